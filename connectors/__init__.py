@@ -1,0 +1,1 @@
+"""Adapters from outside systems' libraries to the small interfaces in ``daemon.ports``."""

@@ -1,0 +1,10 @@
+"""CLI commands for the config concern."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
+    """Filled in by its issue."""

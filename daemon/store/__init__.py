@@ -1,0 +1,161 @@
+"""The state store: the only place that speaks SQL.
+
+SQLite through aiosqlite, in WAL mode with foreign keys on and
+``synchronous=FULL``, because after some commits Wijkbode tells an outside system
+"done" (an IMAP move, a handled Matrix event) and that commit must survive a
+power loss, not only a crash.
+
+All writes happen in ``Store.transaction()``: one ``BEGIN IMMEDIATE`` ... ``COMMIT``
+that yields a ``Tx`` with typed methods. A state change and every effect it
+causes are written in the same ``Tx``. Schema migrations live in
+``migrations/NNNN_name.sql`` and are applied in order at open, each in its own
+transaction; a database newer than the code is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from daemon.errors import StoreError
+from daemon.store.documents import DocumentStore
+from daemon.store.tx import Tx
+
+__all__ = ["Migration", "Store", "Tx", "available_migrations"]
+
+_MIGRATION_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """The migrations shipped with this code, in order; numbers must be 1..N without gaps."""
+    found: list[Migration] = []
+    for entry in resources.files("daemon.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match["version"]), match["name"], entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    expected = list(range(1, len(found) + 1))
+    if [m.version for m in found] != expected:
+        raise StoreError(f"migrations are not numbered 1..{len(found)}: {[m.version for m in found]}")
+    return found
+
+
+class Store:
+    """One SQLite database plus the content-addressed documents beside it."""
+
+    def __init__(self, conn: aiosqlite.Connection, documents: DocumentStore) -> None:
+        self._conn = conn
+        self._write_lock = asyncio.Lock()
+        self.documents = documents
+
+    @classmethod
+    async def open(
+        cls, state_dir: Path, *, migrations: list[Migration] | None = None
+    ) -> Store:
+        """Open (creating if needed) ``state_dir/wijkbode.sqlite3`` and migrate it."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(state_dir / "wijkbode.sqlite3", isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await _configure(conn)
+            await _migrate(conn, available_migrations() if migrations is None else migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, DocumentStore(state_dir / "documents"))
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def schema_version(self) -> int:
+        return await _current_version(self._conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One write transaction; commits on normal exit, rolls back on any exception."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        """A consistent read snapshot; the same typed methods, nothing is written."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN DEFERRED")
+            try:
+                yield Tx(self._conn)
+            finally:
+                await self._conn.execute("ROLLBACK")
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    mode_row = await (await conn.execute("PRAGMA journal_mode=WAL")).fetchone()
+    if mode_row is None or str(mode_row[0]).lower() != "wal":
+        raise StoreError("the state database could not be put in WAL mode")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+async def _current_version(conn: aiosqlite.Connection) -> int:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    row = await (await conn.execute("SELECT MAX(version) FROM schema_migrations")).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else 0
+
+
+async def _migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> None:
+    current = await _current_version(conn)
+    newest = migrations[-1].version if migrations else 0
+    if current > newest:
+        raise StoreError(
+            f"de database heeft schema {current}, deze versie kent er maar {newest}; "
+            f"gebruik een nieuwere Wijkbode (database schema {current} is newer than "
+            f"this code's {newest})"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migration.sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)"
+                " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                (migration.version, migration.name),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations hold no triggers or string semicolons)."""
+    without_comments = "\n".join(
+        line for line in sql.splitlines() if not line.lstrip().startswith("--")
+    )
+    return [part.strip() for part in without_comments.split(";") if part.strip()]

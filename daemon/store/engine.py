@@ -1,0 +1,9 @@
+"""SQL for the engine concern (filled in by its issue)."""
+
+from __future__ import annotations
+
+from daemon.store.base import QueriesBase
+
+
+class EngineQueries(QueriesBase):
+    pass

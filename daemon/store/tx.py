@@ -1,0 +1,15 @@
+"""``Tx``: the typed methods available inside one store transaction.
+
+Each concern keeps its SQL in its own module as a mixin; ``Tx`` joins them.
+"""
+
+from __future__ import annotations
+
+from daemon.store.chat import ChatQueries
+from daemon.store.core import CoreQueries
+from daemon.store.engine import EngineQueries
+from daemon.store.mail import MailQueries
+
+
+class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries):
+    """All typed queries, bound to the connection of one open transaction."""
