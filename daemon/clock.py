@@ -33,7 +33,8 @@ class SystemClock:
         return datetime.now(UTC)
 
     async def sleep_until(self, when: datetime) -> None:
-        while (remaining := (when - self.now()).total_seconds()) > 0:
+        # Sliced sleeps, not an Event: nothing but time itself can end this wait.
+        while (remaining := (when - self.now()).total_seconds()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(min(remaining, _MAX_SLICE_SECONDS))
 
 
@@ -54,7 +55,7 @@ class ScaledClock:
         return self._start + timedelta(seconds=elapsed)
 
     async def sleep_until(self, when: datetime) -> None:
-        while (remaining := (when - self.now()).total_seconds()) > 0:
+        while (remaining := (when - self.now()).total_seconds()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(min(remaining / self._speed, _MAX_SLICE_SECONDS))
 
 

@@ -14,7 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from daemon.cli import commands_config, commands_engine, commands_items, commands_mail, commands_plan, commands_run
+from daemon.cli import (
+    commands_config,
+    commands_engine,
+    commands_items,
+    commands_mail,
+    commands_plan,
+    commands_run,
+)
 from daemon.errors import ConfigError, StoreError
 
 EXIT_OK = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ def available_migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     expected = list(range(1, len(found) + 1))
     if [m.version for m in found] != expected:
-        raise StoreError(f"migrations are not numbered 1..{len(found)}: {[m.version for m in found]}")
+        raise StoreError(
+            f"migrations are not numbered 1..{len(found)}: {[m.version for m in found]}"
+        )
     return found
 
 
@@ -64,11 +67,9 @@ class Store:
         self.documents = documents
 
     @classmethod
-    async def open(
-        cls, state_dir: Path, *, migrations: list[Migration] | None = None
-    ) -> Store:
+    async def open(cls, state_dir: Path, *, migrations: list[Migration] | None = None) -> Store:
         """Open (creating if needed) ``state_dir/wijkbode.sqlite3`` and migrate it."""
-        state_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
         conn = await aiosqlite.connect(state_dir / "wijkbode.sqlite3", isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
@@ -92,10 +93,13 @@ class Store:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(self._conn)
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # A failed COMMIT leaves the transaction open; close it so the
+                # next ``BEGIN`` on this connection does not fail too.
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
@@ -154,8 +158,21 @@ async def _migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> N
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (migrations hold no triggers or string semicolons)."""
-    without_comments = "\n".join(
-        line for line in sql.splitlines() if not line.lstrip().startswith("--")
-    )
-    return [part.strip() for part in without_comments.split(";") if part.strip()]
+    """Split a migration into statements.
+
+    ``sqlite3.complete_statement`` decides where one ends, so a semicolon inside
+    a string, a comment or a trigger body does not cut a statement in two.
+    """
+    statements: list[str] = []
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece
+        if sqlite3.complete_statement(pending + ";"):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+        else:
+            pending += ";"
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
