@@ -163,6 +163,8 @@ class Item:
     source: str  # "mail", "chat", "cli"
     text: str = ""
     documents: tuple[Document, ...] = field(default=())
+    moved_from: MeetingId | None = None  # the meeting it was meant for, when it moved
+    position: int = 0  # order of filing within its meeting (0: not from the store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +179,4 @@ class Agreement:
     motivation: str | None
     created_at: datetime
     meeting: MeetingId | None = None
+    closed_at: datetime | None = None
