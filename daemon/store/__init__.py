@@ -142,19 +142,30 @@ async def _migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> N
     for migration in migrations:
         if migration.version <= current:
             continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(migration.sql):
-                await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at)"
-                " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                (migration.version, migration.name),
-            )
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
+        await _apply(conn, migration)
+
+
+async def _apply(conn: aiosqlite.Connection, migration: Migration) -> None:
+    """One migration in one transaction: all of it, or (on any error) none of it."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(migration.sql):
+            await conn.execute(statement)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at)"
+            " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            (migration.version, migration.name),
+        )
         await conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(
+                f"schemamigratie {migration.version:04d}_{migration.name} is mislukt en "
+                f"teruggedraaid: {exc} (migration failed and was rolled back)"
+            ) from exc
+        raise
 
 
 def _statements(sql: str) -> list[str]:
