@@ -42,6 +42,15 @@ def reminder_name(kind: Kind) -> str:
     return f"reminder:{kind.value}"
 
 
+def utc(instant: datetime) -> datetime:
+    """``instant`` in UTC, for comparing and sorting.
+
+    Python compares two datetimes of the same zone by wall-clock time, ignoring
+    ``fold``, which misorders instants in the autumn's repeated hour.
+    """
+    return instant.astimezone(UTC)
+
+
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     """Attach ``tz`` to a local wall-clock time, resolving DST gaps and overlaps.
 
@@ -111,7 +120,7 @@ def moments(meeting: Meeting, rules: SeriesRules, tz: ZoneInfo) -> list[Moment]:
         Moment(meeting.id, meeting.series, name, at, offset)
         for name, at, offset in _meeting_moments(meeting, rules, tz)
     ]
-    return sorted(found, key=lambda m: (m.at, m.name, m.key))
+    return sorted(found, key=lambda m: (utc(m.at), m.name, m.key))
 
 
 def _meeting_moments(
@@ -151,9 +160,9 @@ def upcoming_moments(
         for series, meetings in meetings_by_series.items()
         for meeting in meetings
         for moment in moments(meeting, rules_by_series[series], tz)
-        if moment.at >= now
+        if utc(moment.at) >= utc(now)
     ]
-    return sorted(found, key=lambda m: (m.at, m.meeting, m.name, m.key))
+    return sorted(found, key=lambda m: (utc(m.at), m.meeting, m.name, m.key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +212,7 @@ def agreement_moments(
     found.append(
         AgreementMoment(agreement.id, agreement.owner, AGREEMENT_OVERDUE, overdue_at, None)
     )
-    return sorted(found, key=lambda m: (m.at, m.key))
+    return sorted(found, key=lambda m: (utc(m.at), m.key))
 
 
 def _reminder_at(due: date, reminder: Offset, tz: ZoneInfo) -> datetime:

@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from daemon.model import Meeting, MeetingStatus, Series, meeting_id_for
-from daemon.moments import localize
+from daemon.moments import localize, utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def expand_plan(
         _meeting(series, day, start, tz, day in plan.cancelled, moved.get(day))
         for day, start in starts.items()
     ]
-    return sorted(meetings, key=lambda m: (m.start, m.id))
+    return sorted(meetings, key=lambda m: (utc(m.start), m.id))
 
 
 def _parse_rule(plan: PlanSpec, tz: ZoneInfo) -> rrule | rruleset | None:
@@ -141,7 +141,7 @@ def _merge(starts: dict[date, datetime], more: Iterable[datetime]) -> None:
     for start in more:
         day = start.date()
         known = starts.setdefault(day, start)
-        if known != start:
+        if utc(known) != utc(start):
             raise ValueError(
                 f"twee vergaderingen op {day}: {known:%H:%M} en {start:%H:%M}; "
                 f"gebruik 'moved' om een tijd te verzetten "

@@ -31,6 +31,7 @@ from daemon.moments import (
     moments,
     reminder_name,
     upcoming_moments,
+    utc,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "next_meeting",
     "reminder_name",
     "upcoming_moments",
+    "utc",
 ]
 
 
@@ -76,14 +78,16 @@ class Assignment:
 
 def next_meeting(meetings: Sequence[Meeting], now: datetime) -> Meeting | None:
     """The first meeting that is not cancelled and starts after ``now``."""
-    return next((m for m in _in_order(meetings) if not m.cancelled and m.start > now), None)
+    return next(
+        (m for m in _in_order(meetings) if not m.cancelled and utc(m.start) > utc(now)), None
+    )
 
 
 def is_late(
     kind: Kind, received_at: datetime, meeting: Meeting, rules: SeriesRules, tz: ZoneInfo
 ) -> bool:
     """Whether ``received_at`` misses the deadline for ``kind``; the instant itself is on time."""
-    return received_at > deadline(meeting, kind, rules, tz)
+    return utc(received_at) > utc(deadline(meeting, kind, rules, tz))
 
 
 def is_decision_ready(
@@ -95,7 +99,7 @@ def is_decision_ready(
     """
     if kind is Kind.TER_KENNISGEVING:
         return False
-    return received_at <= apply_offset(meeting.start, rules.decision_offset, tz)
+    return utc(received_at) <= utc(apply_offset(meeting.start, rules.decision_offset, tz))
 
 
 def assign(
@@ -156,12 +160,12 @@ def _takes(
 ) -> bool:
     """Whether a non-cancelled meeting takes the item; ``direct`` only needs it not started."""
     if direct:
-        return received_at <= meeting.start
+        return utc(received_at) <= utc(meeting.start)
     return not is_late(kind, received_at, meeting, rules, tz)
 
 
 def _in_order(meetings: Sequence[Meeting]) -> list[Meeting]:
-    return sorted(meetings, key=lambda m: (m.start, m.id))
+    return sorted(meetings, key=lambda m: (utc(m.start), m.id))
 
 
 def _intended(
