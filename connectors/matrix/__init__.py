@@ -1,0 +1,1 @@
+"""Matrix connector: ``ChatClient`` on matrix-nio with E2EE (vodozemac) and cross-signing."""
