@@ -1,0 +1,177 @@
+"""The configuration as frozen dataclasses: what ``load_config`` gives the rest of Wijkbode.
+
+An outside system's section is ``None`` when the file leaves it out: that
+connector is off. Secrets are ``Secret`` references, read only when used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from daemon.config import plans, runnable
+from daemon.config.reader import Source
+from daemon.config.secret import Secret
+from daemon.model import Meeting, Offset, Series, SeriesId
+from daemon.plan import PlanSpec
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesConfig:
+    """One meeting series: its rules and its yearly plan."""
+
+    series: Series
+    plan: PlanSpec
+    where: str = ""  # "file:line: series.<id>.plan", for errors found later
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A partner organisation; mail from these addresses or domains is a partner's."""
+
+    name: str
+    addresses: tuple[str, ...]  # exact, lower-case
+    domains: tuple[str, ...]  # exact domain of the address, lower-case
+
+    def matches(self, address: str) -> bool:
+        lowered = address.strip().lower()
+        return lowered in self.addresses or lowered.rpartition("@")[2] in self.domains
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementsConfig:
+    reminders: tuple[Offset, ...]  # before an afspraak is due
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixConfig:
+    homeserver: str  # URL without trailing slash
+    user_id: str
+    password: Secret | None  # exactly one of password and access_token
+    access_token: Secret | None
+    device_name: str = "Wijkbode"
+    core_room: str | None = None  # the core group's room: id or alias
+    announce_rooms: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()  # Matrix user ids allowed to steer Wijkbode
+    min_power_level: int = 0
+    digest_threshold: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ImapConfig:
+    host: str
+    username: str
+    password: Secret | None  # exactly one of password and oauth2_token
+    oauth2_token: Secret | None  # XOAUTH2 bearer token
+    port: int = 993
+    security: str = "tls"  # "tls", "starttls" or (loopback only) "none"
+    folder: str = "INBOX"
+    processed_folder: str = "Wijkbode/Verwerkt"
+    quarantine_folder: str = "Wijkbode/Quarantaine"
+    idle_renew_seconds: int = 240
+    poll_seconds: int = 60
+    ca_file: Path | None = None  # trust this CA (a self-signed server)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # "starttls", "tls" or (loopback only) "none"
+    username: str | None = None
+    password: Secret | None = None
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailLimits:
+    max_attachment_bytes: int = 20 * MIB
+    max_mail_bytes: int = 40 * MIB
+    max_attachments: int = 20
+    receipts_per_sender_per_hour: int = 5
+    parse_timeout_seconds: int = 20
+    parse_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    address: str  # our own address, lower-case
+    imap: ImapConfig
+    smtp: SmtpConfig
+    limits: MailLimits = MailLimits()
+    residents_address: str | None = None  # the residents' mailing list, for announcements
+    authserv_id: str | None = None  # our server's name in Authentication-Results
+
+
+@dataclass(frozen=True, slots=True)
+class CaldavConfig:
+    url: str
+    calendar: str  # the calendar's display name
+    username: str | None = None
+    password: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    listen: str = "127.0.0.1:8080"
+    host: str = "127.0.0.1"  # ``listen`` split, for binding
+    port: int = 8080
+    public_url: str | None = None  # how people reach the feed and page
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, checked. ``series`` keeps the file's order."""
+
+    path: Path  # the file it came from, absolute
+    timezone: ZoneInfo
+    language: str  # "nl" or "en"
+    state_dir: Path  # absolute
+    default_series: SeriesId  # where mail and chat submissions go
+    series: dict[SeriesId, SeriesConfig]
+    partners: tuple[Partner, ...]
+    agreements: AgreementsConfig
+    matrix: MatrixConfig | None = None
+    mail: MailConfig | None = None
+    caldav: CaldavConfig | None = None
+    http: HttpConfig | None = None
+    source: Source | None = field(default=None, compare=False, repr=False)
+
+    def where(self, key_path: str) -> str:
+        """``file:line: key.path`` for messages about an option found wrong after loading."""
+        if self.source is not None:
+            return self.source.where(key_path)
+        return f"{self.path}: {key_path}"
+
+    def meetings(self, horizon_end: date | None = None) -> list[Meeting]:
+        """Every planned meeting of every series, sorted by start.
+
+        An RRULE without end is expanded up to ``horizon_end`` (default: two
+        years after its first start, see ``daemon.plan``).
+        """
+        found = [
+            meeting
+            for entry in self.series.values()
+            for meeting in plans.expand_series(entry, self.timezone, horizon_end)
+        ]
+        return sorted(found, key=lambda m: (m.start, m.id))
+
+    def partner_for(self, address: str) -> Partner | None:
+        """The partner ``address`` belongs to, if any."""
+        return next((p for p in self.partners if p.matches(address)), None)
+
+    def secrets(self) -> list[Secret]:
+        """Every secret the configured connectors need."""
+        return runnable.configured_secrets(self)
+
+    def runtime_problems(self) -> list[str]:
+        """What would stop ``run``: placeholders from the example, missing secrets or files."""
+        return runnable.runtime_problems(self)
+
+    def check_runnable(self) -> None:
+        """Raise ``ConfigError`` with the first of ``runtime_problems()``; ``run`` calls this."""
+        runnable.check_runnable(self)

@@ -1,0 +1,215 @@
+"""The outside systems' sections: ``[matrix]``, ``[mail]``, ``[caldav]``, ``[http]``.
+
+Each reader takes the section's ``Table`` (absent section: the caller passes
+``None`` on and the connector stays off) and returns its frozen dataclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from daemon.config import checks
+from daemon.config.reader import Table, bilingual
+from daemon.config.schema import (
+    CaldavConfig,
+    HttpConfig,
+    ImapConfig,
+    MailConfig,
+    MailLimits,
+    MatrixConfig,
+    SmtpConfig,
+)
+from daemon.config.secret import Secret
+
+
+def read_secret(table: Table, base: str) -> Secret | None:
+    """``<base>_file`` or ``<base>_env``; an inline ``<base>`` is refused."""
+    if table.has(base):
+        raise table.error(
+            base,
+            bilingual(
+                f"een geheim staat nooit in de configuratie zelf; schrijf "
+                f'{base}_file = "/run/secrets/..." (een bestand met alleen het geheim) of '
+                f'{base}_env = "NAAM" (een omgevingsvariabele)',
+                f"secrets are never written inline; use {base}_file (a file holding only "
+                f"the secret) or {base}_env (an environment variable)",
+            ),
+        )
+    file_key, env_key = f"{base}_file", f"{base}_env"
+    file_name, env_name = table.optional_text(file_key), table.optional_text(env_key)
+    if file_name is not None and env_name is not None:
+        raise table.error(
+            env_key,
+            bilingual(
+                f"kies één van {file_key} en {env_key}", f"choose one of {file_key} and {env_key}"
+            ),
+        )
+    if file_name is not None:
+        return Secret(table.source.where(table.key(file_key)), file=table.source.resolve(file_name))
+    if env_name is not None:
+        checked: str = table.convert(env_key, env_name, checks.env_name)
+        return Secret(table.source.where(table.key(env_key)), env=checked)
+    return None
+
+
+def read_matrix(table: Table) -> MatrixConfig:
+    password = read_secret(table, "password")
+    access_token = read_secret(table, "access_token")
+    if (password is None) == (access_token is None):
+        raise table.error(
+            "password_file",
+            bilingual(
+                "geef precies één van password_file/password_env of "
+                "access_token_file/access_token_env",
+                "give exactly one of a password or an access token",
+            ),
+        )
+    core_room = table.optional_text("core_room")
+    config = MatrixConfig(
+        homeserver=table.convert("homeserver", table.required("homeserver", str), checks.url),
+        user_id=table.convert("user_id", table.required("user_id", str), checks.matrix_user),
+        password=password,
+        access_token=access_token,
+        device_name=table.text("device_name", "Wijkbode"),
+        core_room=None
+        if core_room is None
+        else table.convert("core_room", core_room, checks.matrix_room),
+        announce_rooms=_each(table, "announce_rooms", checks.matrix_room),
+        admins=_each(table, "admins", checks.matrix_user),
+        min_power_level=table.integer("min_power_level", 0),
+        digest_threshold=table.integer("digest_threshold", 5, minimum=1),
+    )
+    table.finish()
+    return config
+
+
+def read_mail(table: Table) -> MailConfig:
+    imap, smtp, limits = table.table("imap"), table.table("smtp"), table.table("limits")
+    if imap is None or smtp is None:
+        missing = "imap" if imap is None else "smtp"
+        raise table.error(
+            missing,
+            bilingual(
+                f"[mail] heeft ook [mail.{missing}] nodig", f"[mail] needs [mail.{missing}] too"
+            ),
+        )
+    residents = table.optional_text("residents_address")
+    config = MailConfig(
+        address=table.convert("address", table.required("address", str), checks.address),
+        imap=_read_imap(imap),
+        smtp=_read_smtp(smtp),
+        limits=MailLimits() if limits is None else _read_limits(limits),
+        residents_address=None
+        if residents is None
+        else table.convert("residents_address", residents, checks.address),
+        authserv_id=table.optional_text("authserv_id"),
+    )
+    table.finish()
+    return config
+
+
+def read_caldav(table: Table) -> CaldavConfig:
+    config = CaldavConfig(
+        url=table.convert("url", table.required("url", str), checks.url),
+        calendar=table.required("calendar", str),
+        username=table.optional_text("username"),
+        password=read_secret(table, "password"),
+    )
+    table.finish()
+    return config
+
+
+def read_http(table: Table) -> HttpConfig:
+    listen = table.text("listen", "127.0.0.1:8080")
+    host, port = table.convert("listen", listen, checks.listen)
+    public_url = table.optional_text("public_url")
+    config = HttpConfig(
+        listen=listen,
+        host=host,
+        port=port,
+        public_url=None
+        if public_url is None
+        else table.convert("public_url", public_url, checks.public_url),
+    )
+    table.finish()
+    return config
+
+
+def _read_imap(table: Table) -> ImapConfig:
+    host = table.required("host", str)
+    password = read_secret(table, "password")
+    oauth2_token = read_secret(table, "oauth2_token")
+    if (password is None) == (oauth2_token is None):
+        raise table.error(
+            "password_file",
+            bilingual(
+                "geef precies één van password_file/password_env of "
+                "oauth2_token_file/oauth2_token_env",
+                "give exactly one of a password or an OAuth2 token",
+            ),
+        )
+    config = ImapConfig(
+        host=host,
+        username=table.required("username", str),
+        password=password,
+        oauth2_token=oauth2_token,
+        port=table.convert("port", table.integer("port", 993), checks.port),
+        security=_security(table, host, ("tls", "starttls"), "tls"),
+        folder=table.text("folder", "INBOX"),
+        processed_folder=table.text("processed_folder", "Wijkbode/Verwerkt"),
+        quarantine_folder=table.text("quarantine_folder", "Wijkbode/Quarantaine"),
+        idle_renew_seconds=table.integer("idle_renew_seconds", 240, minimum=10),
+        poll_seconds=table.integer("poll_seconds", 60, minimum=1),
+        ca_file=_path(table, "ca_file"),
+    )
+    table.finish()
+    return config
+
+
+def _read_smtp(table: Table) -> SmtpConfig:
+    host = table.required("host", str)
+    username = table.optional_text("username")
+    password = read_secret(table, "password")
+    if password is not None and username is None:
+        raise table.error(
+            "username",
+            bilingual("een wachtwoord hoort bij een username", "a password needs a username"),
+        )
+    config = SmtpConfig(
+        host=host,
+        port=table.convert("port", table.integer("port", 587), checks.port),
+        security=_security(table, host, ("starttls", "tls"), "starttls"),
+        username=username,
+        password=password,
+        ca_file=_path(table, "ca_file"),
+    )
+    table.finish()
+    return config
+
+
+def _read_limits(table: Table) -> MailLimits:
+    defaults = MailLimits()
+    limits = MailLimits(
+        **{
+            name: table.integer(name, getattr(defaults, name), minimum=1)
+            for name in MailLimits.__dataclass_fields__
+        }
+    )
+    table.finish()
+    return limits
+
+
+def _security(table: Table, host: str, allowed: tuple[str, ...], default: str) -> str:
+    choice = table.text("security", default)
+    checked: str = table.convert("security", choice, lambda c: checks.security(c, host, allowed))
+    return checked
+
+
+def _path(table: Table, name: str) -> Path | None:
+    value = table.optional_text(name)
+    return None if value is None else table.source.resolve(value)
+
+
+def _each(table: Table, name: str, check: Callable[[str], str]) -> tuple[str, ...]:
+    return tuple(table.convert(key, value, check) for key, value in table.list_of(name, str))
