@@ -1,1 +1,4 @@
-"""Real servers on loopback (Synapse, Dovecot, an SMTP relay, Radicale) for tests, benchmarks and the demo."""
+"""Real servers on loopback for tests, benchmarks and the demo.
+
+Dovecot (IMAP + LMTP), an aiosmtpd relay, Radicale and Synapse; see ``servers.py``.
+"""
