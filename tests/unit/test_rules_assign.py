@@ -248,3 +248,14 @@ def test_next_meeting_is_the_first_held_meeting_after_now() -> None:
     assert next_meeting([JUNE, cancelled, APRIL], APRIL.start) == JUNE
     assert next_meeting(PLAN, APRIL.start - SECOND) == APRIL
     assert next_meeting(PLAN, JUNE.start) is None
+
+
+def test_autumn_repeated_hour_is_judged_by_the_instant_not_the_wall_clock() -> None:
+    """Deadline 02:50 summer time on 31 Oct; 02:40 winter time comes 50 minutes later: late."""
+    night = meeting("2027-11-02 02:50")
+    rules = dataclasses.replace(RULES, deadlines={Kind.ACTUALITEIT: Offset.parse("2d")})
+    received = datetime(2027, 10, 31, 1, 40, tzinfo=UTC).astimezone(TZ)  # 02:40, fold=1
+    assert datetime(2027, 10, 31, 0, 50, tzinfo=UTC) == deadline(
+        night, Kind.ACTUALITEIT, rules, TZ
+    ).astimezone(UTC)
+    assert is_late(Kind.ACTUALITEIT, received, night, rules, TZ)
