@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from daemon.model import (
     Agreement,
@@ -39,6 +39,7 @@ from daemon.store.rows import (
     item_event_from_row,
     item_from_row,
     meeting_from_row,
+    meeting_to_row,
 )
 from daemon.store.timefmt import date_to_db, instant_to_db
 
@@ -62,12 +63,13 @@ class CoreQueries(QueriesBase):
 
         A stored meeting missing from the plan is marked cancelled, not deleted,
         because items and afspraken may point at it. Calling again with the same
-        plan changes nothing and returns no changes.
+        plan changes nothing and returns no changes. The meetings reported carry
+        UTC datetimes, like every meeting read from the store.
         """
         stored = {meeting.id: meeting for meeting in await self.meetings()}
         changes = MeetingChanges()
         seen: set[MeetingId] = set()
-        for new in planned:
+        for new in map(_in_utc, planned):
             if new.id in seen:
                 raise ValueError(f"meeting {new.id} appears twice in the plan")
             seen.add(new.id)
@@ -101,14 +103,14 @@ class CoreQueries(QueriesBase):
         await self._conn.execute(
             'INSERT INTO meetings (id, series, title, start, "end", location, status, updated_at)'
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_meeting_values(meeting), instant_to_db(at)),
+            (*meeting_to_row(meeting), instant_to_db(at)),
         )
 
     async def _update_meeting(self, meeting: Meeting, at: datetime) -> None:
         await self._conn.execute(
             'UPDATE meetings SET series = ?2, title = ?3, start = ?4, "end" = ?5,'
             " location = ?6, status = ?7, updated_at = ?8 WHERE id = ?1",
-            (*_meeting_values(meeting), instant_to_db(at)),
+            (*meeting_to_row(meeting), instant_to_db(at)),
         )
 
     # --- items ----------------------------------------------------------------
@@ -382,16 +384,10 @@ class CoreQueries(QueriesBase):
         )
 
 
-def _meeting_values(meeting: Meeting) -> tuple[str, str, str, str, str, str, str]:
-    return (
-        meeting.id,
-        meeting.series,
-        meeting.title,
-        instant_to_db(meeting.start),
-        instant_to_db(meeting.end),
-        meeting.location,
-        meeting.status.value,
-    )
+def _in_utc(meeting: Meeting) -> Meeting:
+    """The meeting with UTC times: Python never calls an ambiguous local time (the
+    repeated hour in autumn) equal to a time in another zone, even the same instant."""
+    return replace(meeting, start=meeting.start.astimezone(UTC), end=meeting.end.astimezone(UTC))
 
 
 def _classify_change(old: Meeting, new: Meeting, changes: MeetingChanges) -> None:

@@ -21,7 +21,12 @@ from daemon.model import (
     MeetingStatus,
     SeriesId,
 )
-from daemon.store.timefmt import date_from_db, instant_from_db, optional_instant_from_db
+from daemon.store.timefmt import (
+    date_from_db,
+    instant_from_db,
+    instant_to_db,
+    optional_instant_from_db,
+)
 
 # The agenda order of the kinds is the order of the ``Kind`` enum.
 KIND_RANK: dict[Kind, int] = {kind: rank for rank, kind in enumerate(Kind)}
@@ -66,6 +71,19 @@ def meeting_from_row(row: sqlite3.Row) -> Meeting:
         end=instant_from_db(row["end"]),
         location=str(row["location"]),
         status=MeetingStatus(row["status"]),
+    )
+
+
+def meeting_to_row(meeting: Meeting) -> tuple[str, str, str, str, str, str, str]:
+    """id, series, title, start, end, location, status: the order of the meetings columns."""
+    return (
+        meeting.id,
+        meeting.series,
+        meeting.title,
+        instant_to_db(meeting.start),
+        instant_to_db(meeting.end),
+        meeting.location,
+        meeting.status.value,
     )
 
 

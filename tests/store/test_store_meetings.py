@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,6 +49,22 @@ async def test_the_same_instant_in_another_time_zone_is_no_change(store: Store) 
     )
 
     assert (await _sync(store, local)).empty
+
+
+async def test_a_meeting_in_the_repeated_autumn_hour_syncs_once(store: Store) -> None:
+    """02:30 on 31 October 2027 happens twice in Amsterdam; either one is stable."""
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    for fold in (0, 1):
+        start = datetime(2027, 10, 31, 2, 30, tzinfo=amsterdam, fold=fold)
+        night = replace(
+            APRIL,
+            id=MeetingId(f"kerngroep-nacht-{fold}"),
+            start=start,
+            end=start + timedelta(hours=1),
+        )
+        added = await _sync(store, night)
+        assert [m.start for m in added.added] == [start.astimezone(UTC)]
+        assert (await _sync(store, night)).empty
 
 
 async def test_a_new_start_or_place_is_a_move(store: Store) -> None:

@@ -66,9 +66,10 @@ def test_dates() -> None:
 def test_round_trip_keeps_the_instant(when: datetime) -> None:
     text = instant_to_db(when)
     assert len(text) == len("2027-04-06T17:30:00.000000+00:00")
-    assert instant_from_db(text) == when
+    # Compared in UTC: Python never calls an ambiguous local time equal across zones.
+    assert instant_from_db(text) == when.astimezone(UTC)
 
 
 @given(instants, instants)
 def test_text_order_is_time_order(a: datetime, b: datetime) -> None:
-    assert (instant_to_db(a) < instant_to_db(b)) == (a < b)
+    assert (instant_to_db(a) < instant_to_db(b)) == (a.timestamp() < b.timestamp())
