@@ -59,7 +59,7 @@ class CoreQueries(QueriesBase):
     # --- meetings -------------------------------------------------------------
 
     async def sync_meetings(self, planned: Sequence[Meeting], *, at: datetime) -> MeetingChanges:
-        """Make the stored meetings match the plan and say what changed.
+        """Make the stored meetings match the whole plan (every series) and say what changed.
 
         A stored meeting missing from the plan is marked cancelled, not deleted,
         because items and afspraken may point at it. Calling again with the same
