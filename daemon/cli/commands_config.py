@@ -1,10 +1,82 @@
-"""CLI commands for the config concern."""
+"""``wijkbode check-config``: read and check the configuration, print a short summary.
+
+Problems that only stop ``run`` (example placeholders, a missing secret file)
+are warnings here, so the example configuration passes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
+from daemon.config import Config, load_config
+from daemon.model import MeetingStatus
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
-    """Filled in by its issue."""
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "check-config",
+        help="Controleer de configuratie / Check the configuration",
+        description=(
+            "Leest en controleert het configuratiebestand en toont een samenvatting; "
+            "exit 2 bij een fout. / Reads and checks the configuration file and shows "
+            "a summary; exit 2 on an error."
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        # SUPPRESS keeps the global --config when this one is not given.
+        default=argparse.SUPPRESS,
+        help="configuratiebestand / configuration file",
+    )
+    parser.set_defaults(handler=check_config)
+
+
+def check_config(args: argparse.Namespace) -> int:
+    from daemon.cli import config_path, state_dir_override
+
+    config = load_config(config_path(args), state_dir_override=state_dir_override(args))
+    for problem in config.runtime_problems():
+        print(f"wijkbode: waarschuwing / warning: {problem}", file=sys.stderr)
+    print(summary(config))
+    return 0
+
+
+def summary(config: Config) -> str:
+    """A few lines: where, which series with how many meetings, partners, connectors."""
+    lines = [
+        f"Configuratie in orde / configuration OK: {config.path}",
+        f"  tijdzone / time zone: {config.timezone.key}",
+        f"  taal / language: {config.language}",
+        f"  toestand / state: {config.state_dir}",
+        f"  reeksen / series (standaard / default: {config.default_series}):",
+    ]
+    meetings = config.meetings()
+    for series_id, entry in config.series.items():
+        own = [m for m in meetings if m.series == series_id]
+        cancelled = sum(1 for m in own if m.status is MeetingStatus.CANCELLED)
+        span = f", {own[0].start:%Y-%m-%d} .. {own[-1].start:%Y-%m-%d}" if own else ""
+        lines.append(
+            f"    {series_id} ({entry.series.title}): {len(own)} vergaderingen / meetings"
+            f", {cancelled} afgelast / cancelled{span}"
+        )
+    names = ", ".join(partner.name for partner in config.partners) or "-"
+    lines.append(f"  partners ({len(config.partners)}): {names}")
+    lines.append(f"  koppelingen / connectors: {_connectors(config)}")
+    return "\n".join(lines)
+
+
+def _connectors(config: Config) -> str:
+    switches = {
+        "matrix": config.matrix,
+        "mail": config.mail,
+        "caldav": config.caldav,
+        "http": config.http,
+    }
+    return ", ".join(
+        f"{name} {'aan/on' if section is not None else 'uit/off'}"
+        for name, section in switches.items()
+    )

@@ -7,7 +7,7 @@ config/wijkbode.example.toml.
 
 from __future__ import annotations
 
-from daemon.config.load import load_config
+from daemon.config.load import load_config, parse_config
 from daemon.config.schema import (
     AgreementsConfig,
     CaldavConfig,
@@ -37,4 +37,5 @@ __all__ = [
     "SeriesConfig",
     "SmtpConfig",
     "load_config",
+    "parse_config",
 ]

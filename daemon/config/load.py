@@ -23,7 +23,12 @@ DEFAULT_DURATION = "2h"
 
 def load_config(path: Path, *, state_dir_override: Path | None = None) -> Config:
     """Read and check ``path``; ``state_dir_override`` (``--state-dir``) beats ``state_dir``."""
-    text = _read_text(path)
+    return parse_config(_read_text(path), path, state_dir_override=state_dir_override)
+
+
+def parse_config(text: str, path: Path, *, state_dir_override: Path | None = None) -> Config:
+    """Check ``text`` as if read from ``path`` (which names it in messages and anchors
+    relative paths); no file is read."""
     lines = KeyLines.scan(text)
     try:
         data = tomllib.loads(text)

@@ -20,6 +20,7 @@ _DUTCH_HINTS = (
     ("Expected '=' after a key", "na de sleutel hoort '='"),
     ("Unclosed array", "de lijst wordt niet gesloten met ']'"),
     ("Unterminated string", "de tekst wordt niet afgesloten met een aanhalingsteken"),
+    ("Illegal character", "ongeldig teken; ontbreekt er een aanhalingsteken?"),
 )
 
 
