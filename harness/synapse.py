@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from harness.ports import free_port
 
 SERVER_NAME = "localhost"
 START_TIMEOUT_S = 60.0
@@ -54,16 +55,6 @@ _HIGH = {"per_second": 1000, "burst_count": 1000}
 _LOW_MESSAGE_LIMIT = {"per_second": 0.5, "burst_count": 2}
 
 
-def _free_port() -> int:
-    try:
-        from harness.ports import free_port  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-    return int(free_port())
-
-
 def _rate_limits(rate_limited: bool) -> dict[str, Any]:
     limits: dict[str, Any] = {key: dict(_HIGH) for key in _RATE_LIMIT_KEYS}
     for key, subkeys in _NESTED_RATE_LIMIT_KEYS.items():
@@ -80,7 +71,7 @@ class SynapseServer:
         self._owns_dir = run_dir is None
         self.run_dir = Path(tempfile.mkdtemp(prefix="synapse-")) if run_dir is None else run_dir
         self.rate_limited = rate_limited
-        self.port = _free_port()
+        self.port = free_port()
         self.registration_secret = secrets.token_hex(16)
         self._macaroon_secret = secrets.token_hex(16)
         self._form_secret = secrets.token_hex(16)
