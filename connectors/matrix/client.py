@@ -1,0 +1,148 @@
+"""``MatrixChatClient``: the core's ``ChatClient`` on matrix-nio with E2EE.
+
+Typical use::
+
+    chat = MatrixChatClient(settings, handled=store_backed_record)
+    await chat.start()          # login/restore, keys, cross-signing
+    async for event in chat.events():
+        ...                      # handle + mark_event_handled in one transaction
+    await chat.close()           # never logs out
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nio
+
+from connectors.matrix.errors import check, translated
+from connectors.matrix.identity import ensure_cross_signing
+from connectors.matrix.pending import PendingDecryption
+from connectors.matrix.send import Sender, file_content, notice_content, reaction_content
+from connectors.matrix.session import MatrixSettings, open_session
+from connectors.matrix.sync import SyncStream
+from daemon.errors import PermanentError
+from daemon.ports.chat import ChatAttachment, ChatEvent, HandledEvents, OutgoingChat
+
+log = logging.getLogger(__name__)
+
+
+class MatrixChatClient:
+    """One Matrix account and device, as a ``daemon.ports.chat.ChatClient``."""
+
+    def __init__(self, settings: MatrixSettings, handled: HandledEvents | None = None) -> None:
+        self._settings = settings
+        self._handled = handled
+        self._client: nio.AsyncClient | None = None
+        self._sender: Sender | None = None
+        self._stream: SyncStream | None = None
+
+    @property
+    def user_id(self) -> str:
+        return str(self._nio.user_id)
+
+    @property
+    def device_id(self) -> str:
+        return str(self._nio.device_id)
+
+    @property
+    def nio_client(self) -> nio.AsyncClient:
+        """The underlying nio client, for the connector's own tests and tools."""
+        return self._nio
+
+    @property
+    def _nio(self) -> nio.AsyncClient:
+        if self._client is None:
+            raise PermanentError("MatrixChatClient.start() was not called")
+        return self._client
+
+    async def start(self) -> None:
+        """Restore (or once: log in) our device, publish its keys, cross-sign it."""
+        client = await open_session(self._settings)
+        self._client = client
+        self._sender = Sender(client)
+        pending = PendingDecryption(
+            client,
+            self._settings.matrix_dir / "pending_events.json",
+            self._settings.undecryptable_hold_s,
+        )
+        self._stream = SyncStream(client, pending, self._handled, self._settings.sync_timeout_ms)
+        with translated("keys upload"):
+            if client.should_upload_keys:
+                check(await client.keys_upload(), "keys upload")
+        await ensure_cross_signing(client, self._settings.matrix_dir, self._settings.password)
+
+    async def close(self) -> None:
+        """Close the HTTP session; deliberately no logout (that would delete our keys)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def events(self) -> AsyncIterator[ChatEvent]:
+        if self._stream is None:
+            raise PermanentError("MatrixChatClient.start() was not called")
+        return self._stream.events()
+
+    async def wait_until_synced(self) -> None:
+        """Return once the first sync of ``events()`` is through (rooms and members known)."""
+        if self._stream is None:
+            raise PermanentError("MatrixChatClient.start() was not called")
+        await self._stream.first_sync_done.wait()
+
+    async def send(
+        self, room_id: str, message: OutgoingChat, txn_id: str, *, resend: bool = False
+    ) -> str:
+        sender = self._require_sender()
+        if resend:
+            earlier = await sender.find_sent(room_id, txn_id)
+            if earlier is not None:
+                return earlier
+        return await sender.send_event(
+            room_id, "m.room.message", notice_content(message, txn_id), txn_id
+        )
+
+    async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
+        return await self._require_sender().send_event(
+            room_id, "m.reaction", reaction_content(event_id, key), txn_id
+        )
+
+    async def upload_and_send_file(
+        self,
+        room_id: str,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        txn_id: str,
+        caption: OutgoingChat | None = None,
+    ) -> str:
+        sender = self._require_sender()
+        uri, decryption = await sender.upload(room_id, filename, content_type, data)
+        content = file_content(filename, content_type, len(data), uri, decryption, caption, txn_id)
+        return await sender.send_event(room_id, "m.room.message", content, txn_id)
+
+    async def download(self, attachment: ChatAttachment) -> bytes:
+        return await self._require_sender().download(attachment)
+
+    async def join(self, room_id: str) -> None:
+        with translated(f"join {room_id}"):
+            check(await self._nio.join(room_id), f"join {room_id}")
+
+    async def members(self, room_id: str) -> frozenset[str]:
+        with translated(f"members of {room_id}"):
+            answer = check(await self._nio.joined_members(room_id), f"members of {room_id}")
+        return frozenset(str(member.user_id) for member in answer.members)
+
+    async def power_level(self, room_id: str, user_id: str) -> int:
+        with translated(f"power levels of {room_id}"):
+            answer = await self._nio.room_get_state_event(room_id, "m.room.power_levels")
+        content: dict[str, Any] = check(answer, f"power levels of {room_id}").content
+        users = content.get("users") or {}
+        default = content.get("users_default", 0)
+        return int(users.get(user_id, default))
+
+    def _require_sender(self) -> Sender:
+        if self._sender is None:
+            raise PermanentError("MatrixChatClient.start() was not called")
+        return self._sender
