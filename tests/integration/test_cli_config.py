@@ -1,0 +1,113 @@
+"""``wijkbode check-config`` through the real entry point, as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "config" / "wijkbode.example.toml"
+BROKEN = sorted((ROOT / "tests" / "fixtures" / "configs").glob("*.toml"))
+_EXPECT = re.compile(r"^# expect: (?P<line>\d+): (?P<key>\S+): (?P<reason>.+)$")
+
+
+def wijkbode(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script (or ``python -m daemon`` where it is not on PATH)."""
+    script = shutil.which("wijkbode") or shutil.which(
+        "wijkbode", path=str(Path(sys.executable).parent)
+    )
+    command = [script] if script else [sys.executable, "-m", "daemon"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WIJKBODE_")}
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_example_config_passes_with_a_summary() -> None:
+    result = wijkbode("check-config", "--config", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert f"Configuratie in orde / configuration OK: {EXAMPLE}" in result.stdout
+    assert "tijdzone / time zone: Europe/Amsterdam" in result.stdout
+    assert "wijkalliantie (Wijkalliantie): 8 vergaderingen / meetings" in result.stdout
+    assert "kerngroep (Kerngroep): 11 vergaderingen / meetings, 1 afgelast / cancelled" in (
+        result.stdout
+    )
+    assert "partners (4): Gemeente Amsterdam, Ymere, Eigenwijks, !Woon" in result.stdout
+    assert "koppelingen / connectors: matrix aan/on, mail aan/on, caldav aan/on, http aan/on" in (
+        result.stdout
+    )
+    # The example's secrets do not exist here: warned about, not fatal.
+    assert "waarschuwing / warning" in result.stderr
+    assert "matrix.password_file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("broken", BROKEN, ids=[path.stem for path in BROKEN])
+def test_broken_config_gives_its_clear_message_and_exit_2(broken: Path) -> None:
+    expect = _EXPECT.match(broken.read_text(encoding="utf-8").splitlines()[0])
+    assert expect is not None, f"{broken.name} must start with '# expect: LINE: KEY: REASON'"
+    result = wijkbode("--config", str(broken), "check-config")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"wijkbode: {broken}:{expect['line']}: {expect['key']}: ")
+    assert expect["reason"] in result.stderr
+    assert result.stderr.count("\n") == 1  # one message, one line
+    assert "Traceback" not in result.stderr
+
+
+def test_config_from_environment_and_state_dir_from_option(tmp_path: Path) -> None:
+    result = wijkbode(
+        "--state-dir",
+        str(tmp_path / "elders"),
+        "check-config",
+        env={"WIJKBODE_CONFIG": str(EXAMPLE)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"toestand / state: {tmp_path / 'elders'}" in result.stdout
+
+
+def test_state_dir_from_environment(tmp_path: Path) -> None:
+    result = wijkbode(
+        "check-config",
+        "--config",
+        str(EXAMPLE),
+        env={"WIJKBODE_STATE_DIR": str(tmp_path / "via-env")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"toestand / state: {tmp_path / 'via-env'}" in result.stdout
+
+
+def test_state_dir_defaults_to_the_config_files_directory() -> None:
+    result = wijkbode("check-config", "--config", str(EXAMPLE))
+    assert f"toestand / state: {EXAMPLE.parent / 'state'}" in result.stdout
+
+
+def test_default_config_is_wijkbode_toml_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "wijkbode.toml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = wijkbode("check-config", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"configuration OK: {tmp_path / 'wijkbode.toml'}" in result.stdout
+
+
+def test_missing_config_file_is_exit_2(tmp_path: Path) -> None:
+    result = wijkbode("check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "wijkbode: wijkbode.toml: configuratiebestand niet gevonden; geef --config PAD of zet "
+        "WIJKBODE_CONFIG (configuration file not found; pass --config PATH or set "
+        "WIJKBODE_CONFIG)\n"
+    )
