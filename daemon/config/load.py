@@ -36,7 +36,8 @@ def parse_config(text: str, path: Path, *, state_dir_override: Path | None = Non
         raise syntax_error(str(path), error, lines) from None
     top = Table(data, "", Source(path, lines))
     config = _read_top(top, state_dir_override)
-    top.finish()
+    top.finish()  # a misspelt key first: it may be why a check below fails
+    _check_default_series(top, config)
     return config
 
 
@@ -77,15 +78,6 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
         state_dir = state_dir_override.expanduser().absolute()
     series = _read_all_series(top.table("series"), tz)
     default_series = top.text("default_series", DEFAULT_SERIES)
-    if default_series not in series:
-        raise top.error(
-            "default_series",
-            bilingual(
-                f"de reeks {default_series!r} staat niet in de configuratie; voeg "
-                f"[series.{default_series}] toe of kies een van: {', '.join(series) or '-'}",
-                "this series is not configured",
-            ),
-        )
     agreements = top.table("agreements")
     matrix, mail = top.table("matrix"), top.table("mail")
     caldav, http = top.table("caldav"), top.table("http")
@@ -104,6 +96,19 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
         http=None if http is None else sections.read_http(http),
         source=top.source,
     )
+
+
+def _check_default_series(top: Table, config: Config) -> None:
+    if config.default_series not in config.series:
+        name = config.default_series
+        raise top.error(
+            "default_series",
+            bilingual(
+                f"de reeks {name!r} staat niet in de configuratie; voeg [series.{name}] toe "
+                f"of kies een van: {', '.join(config.series) or '-'}",
+                "this series is not configured",
+            ),
+        )
 
 
 def _read_all_series(table: Table | None, tz: ZoneInfo) -> dict[SeriesId, SeriesConfig]:
@@ -202,6 +207,7 @@ def _read_partner(table: Table) -> Partner:
             table.convert(key, value, checks.domain) for key, value in table.list_of("domains", str)
         ),
     )
+    table.finish()
     if not partner.addresses and not partner.domains:
         raise table.error(
             "name",
@@ -210,7 +216,6 @@ def _read_partner(table: Table) -> Partner:
                 "a partner needs addresses or domains",
             ),
         )
-    table.finish()
     return partner
 
 

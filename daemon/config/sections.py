@@ -56,15 +56,6 @@ def read_secret(table: Table, base: str) -> Secret | None:
 def read_matrix(table: Table) -> MatrixConfig:
     password = read_secret(table, "password")
     access_token = read_secret(table, "access_token")
-    if (password is None) == (access_token is None):
-        raise table.error(
-            "password_file",
-            bilingual(
-                "geef precies één van password_file/password_env of "
-                "access_token_file/access_token_env",
-                "give exactly one of a password or an access token",
-            ),
-        )
     core_room = table.optional_text("core_room")
     config = MatrixConfig(
         homeserver=table.convert("homeserver", table.required("homeserver", str), checks.url),
@@ -81,6 +72,7 @@ def read_matrix(table: Table) -> MatrixConfig:
         digest_threshold=table.integer("digest_threshold", 5, minimum=1),
     )
     table.finish()
+    _exactly_one(table, password, access_token, "access_token", "an access token")
     return config
 
 
@@ -140,15 +132,6 @@ def _read_imap(table: Table) -> ImapConfig:
     host = table.required("host", str)
     password = read_secret(table, "password")
     oauth2_token = read_secret(table, "oauth2_token")
-    if (password is None) == (oauth2_token is None):
-        raise table.error(
-            "password_file",
-            bilingual(
-                "geef precies één van password_file/password_env of "
-                "oauth2_token_file/oauth2_token_env",
-                "give exactly one of a password or an OAuth2 token",
-            ),
-        )
     config = ImapConfig(
         host=host,
         username=table.required("username", str),
@@ -164,6 +147,7 @@ def _read_imap(table: Table) -> ImapConfig:
         ca_file=_path(table, "ca_file"),
     )
     table.finish()
+    _exactly_one(table, password, oauth2_token, "oauth2_token", "an OAuth2 token")
     return config
 
 
@@ -171,11 +155,6 @@ def _read_smtp(table: Table) -> SmtpConfig:
     host = table.required("host", str)
     username = table.optional_text("username")
     password = read_secret(table, "password")
-    if password is not None and username is None:
-        raise table.error(
-            "username",
-            bilingual("een wachtwoord hoort bij een username", "a password needs a username"),
-        )
     config = SmtpConfig(
         host=host,
         port=table.convert("port", table.integer("port", 587), checks.port),
@@ -185,6 +164,11 @@ def _read_smtp(table: Table) -> SmtpConfig:
         ca_file=_path(table, "ca_file"),
     )
     table.finish()
+    if password is not None and username is None:
+        raise table.error(
+            "username",
+            bilingual("een wachtwoord hoort bij een username", "a password needs a username"),
+        )
     return config
 
 
@@ -198,6 +182,20 @@ def _read_limits(table: Table) -> MailLimits:
     )
     table.finish()
     return limits
+
+
+def _exactly_one(
+    table: Table, password: Secret | None, other: Secret | None, other_key: str, english: str
+) -> None:
+    if (password is None) == (other is None):
+        raise table.error(
+            "password_file",
+            bilingual(
+                f"geef precies één van password_file/password_env of "
+                f"{other_key}_file/{other_key}_env",
+                f"give exactly one of a password or {english}",
+            ),
+        )
 
 
 def _security(table: Table, host: str, allowed: tuple[str, ...], default: str) -> str:

@@ -307,6 +307,24 @@ def test_base_is_valid() -> None:
             id="partner-without-name",
         ),
         pytest.param(
+            BASE + MAIL.replace("password_env", "pasword_env"),
+            "wijkbode.toml:13: mail.imap.pasword_env: ",
+            "onbekende sleutel 'pasword_env'; bedoelt u 'password_env'?",
+            id="misspelt-secret-key-before-missing-secret",
+        ),
+        pytest.param(
+            'default_serie = "kerngroep"\n' + BASE.replace("wijkalliantie", "kerngroep"),
+            "wijkbode.toml:1: default_serie: ",
+            "bedoelt u 'default_series'?",
+            id="misspelt-key-before-semantic-check",
+        ),
+        pytest.param(
+            BASE + '[[partners]]\nname = "Ymere"\n',
+            "wijkbode.toml:9: partners[1].name: ",
+            "partner 'Ymere' heeft geen addresses en geen domains",
+            id="partner-without-addresses",
+        ),
+        pytest.param(
             BASE + '[http]\nlisten = "localhost"\n',
             "wijkbode.toml:9: http.listen: ",
             "'localhost' is geen adres:poort",
