@@ -6,6 +6,7 @@ connector is off. Secrets are ``Secret`` references, read only when used.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -132,7 +133,7 @@ class Config:
     language: str  # "nl" or "en"
     state_dir: Path  # absolute
     default_series: SeriesId  # where mail and chat submissions go
-    series: dict[SeriesId, SeriesConfig]
+    series: Mapping[SeriesId, SeriesConfig]
     partners: tuple[Partner, ...]
     agreements: AgreementsConfig
     matrix: MatrixConfig | None = None
