@@ -185,10 +185,12 @@ def _filed(
     late: bool,
     intended: Meeting,
 ) -> Assignment:
+    # RULES.md: a late item "is marked niet besluitrijp", also where it moves on;
+    # the mark records that it missed the two-week rule for its intended meeting.
     return Assignment(
         meeting=meeting,
         late=late,
-        decision_ready=is_decision_ready(kind, received_at, meeting, rules, tz),
+        decision_ready=not late and is_decision_ready(kind, received_at, meeting, rules, tz),
         moved_from=None if meeting == intended else intended,
         status=ItemStatus.FILED,
     )

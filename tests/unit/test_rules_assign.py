@@ -49,9 +49,12 @@ PLAN = [JUNE, APRIL, MAY]  # any order
 
 
 def filed(
-    at: Meeting, *, late: bool = False, ready: bool = True, moved_from: Meeting | None = None
+    at: Meeting, *, late: bool = False, ready: bool | None = None, moved_from: Meeting | None = None
 ) -> Assignment:
-    return Assignment(at, late, ready, moved_from, ItemStatus.FILED)
+    """A filed assignment; a late item is niet besluitrijp unless the test says otherwise."""
+    return Assignment(
+        at, late, (not late) if ready is None else ready, moved_from, ItemStatus.FILED
+    )
 
 
 # (kind, the deadline of APRIL in local time, decision ready when exactly on time)
@@ -84,20 +87,21 @@ def test_item_one_second_before_the_deadline_is_on_time(
 def test_item_one_second_after_the_deadline_is_late_and_moves_to_the_next_meeting(
     kind: Kind, closes: str, ready: bool
 ) -> None:
-    """Every kind that misses its deadline moves to the next meeting, marked late."""
+    """Every kind that misses its deadline moves to the next meeting, late and niet besluitrijp."""
     received = local(closes) + SECOND
-    ready_for_may = kind is not Kind.TER_KENNISGEVING  # more than 14 days before May
-    assert filed(MAY, late=True, ready=ready_for_may, moved_from=APRIL) == assign(
+    assert filed(MAY, late=True, ready=False, moved_from=APRIL) == assign(
         kind, received, PLAN, RULES, TZ
     )
     assert is_late(kind, received, APRIL, RULES, TZ)
 
 
-def test_late_stuk_is_niet_besluitrijp_for_april_and_judged_again_for_may() -> None:
-    """A stuk on 25 March misses April's package; it is decision ready for May."""
+def test_late_stuk_is_marked_niet_besluitrijp_and_moves_to_may() -> None:
+    """A stuk on 25 March misses April's package: RULES.md marks it niet besluitrijp, and
+    it moves to May, although the two-week rule alone would hold for May."""
     received = local("2027-03-25 10:00")
     assert not is_decision_ready(Kind.STUK, received, APRIL, RULES, TZ)
-    assert filed(MAY, late=True, ready=True, moved_from=APRIL) == assign(
+    assert is_decision_ready(Kind.STUK, received, MAY, RULES, TZ)
+    assert filed(MAY, late=True, ready=False, moved_from=APRIL) == assign(
         Kind.STUK, received, PLAN, RULES, TZ
     )
 
