@@ -1,10 +1,170 @@
-"""CLI commands for the items concern."""
+"""``wijkbode file`` and ``wijkbode agenda``: file an item by hand, read an agenda."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
+from daemon.cli.common import config_from, local_iso, parse_instant, print_json, synced_store
+from daemon.config import Config
+from daemon.errors import ConfigError
+from daemon.filing import Filed, FilingRules, Submission, file_submission
+from daemon.i18n import Translator
+from daemon.model import Item, Kind, Meeting, MeetingId
+from daemon.rules import next_meeting
+from daemon.senders import is_partner
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
-    """Filled in by its issue."""
+KIND_CHOICES = {kind.value: kind for kind in Kind} | {"tk": Kind.TER_KENNISGEVING}
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    filing = subparsers.add_parser(
+        "file",
+        help="Dien een agendapunt of stuk in / File an agenda item",
+        description=(
+            "Dient een item in alsof het op --at binnenkwam en zegt naar welke vergadering "
+            "het gaat en of het te laat is. / Files an item as if received at --at and says "
+            "which meeting it went to and whether it is late."
+        ),
+    )
+    filing.add_argument("--kind", required=True, choices=sorted(KIND_CHOICES), help="soort / kind")
+    filing.add_argument("--title", required=True, help="titel / title")
+    filing.add_argument(
+        "--from",
+        dest="sender",
+        metavar="ADDRESS",
+        help="indiener; geen partner: wacht op acceptatie / submitter; not a partner: awaits acceptance",
+    )
+    filing.add_argument(
+        "--at", metavar="ISO-8601", help="ontvangen op (standaard nu) / received at (default now)"
+    )
+    filing.add_argument("--series", help="reeks (standaard uit de configuratie) / series")
+    filing.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
+    filing.set_defaults(handler=file_item)
+
+    agenda = subparsers.add_parser(
+        "agenda",
+        help="Toon de agenda van een vergadering / Show a meeting's agenda",
+    )
+    agenda.add_argument(
+        "meeting",
+        nargs="?",
+        metavar="MEETING-ID",
+        help="vergadering (standaard de volgende) / meeting (default the next one)",
+    )
+    agenda.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
+    agenda.set_defaults(handler=show_agenda)
+
+
+def file_item(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    now = datetime.now(UTC)
+    received = parse_instant(args.at, config.timezone, "--at") if args.at else now
+    series = args.series or config.default_series
+    if series not in config.series:
+        raise ConfigError(f"--series: onbekende reeks {series!r} (unknown series)")
+    submitter = (args.sender or "cli").strip().lower()
+    submission = Submission(
+        kind=KIND_CHOICES[args.kind],
+        title=args.title,
+        submitter=submitter,
+        received_at=received,
+        source="cli",
+        series=series,
+        awaiting_acceptance=args.sender is not None and not is_partner(submitter, config.partners),
+    )
+    filed = asyncio.run(_file(config, submission, now))
+    if args.json:
+        print_json(
+            {
+                "item": filed.item.id,
+                "meeting": filed.item.meeting,
+                "late": filed.item.late,
+                "decision_ready": filed.item.decision_ready,
+            }
+        )
+        return 0
+    print(describe_filed(filed, Translator(config.language, config.timezone)))
+    return 0
+
+
+async def _file(config: Config, submission: Submission, now: datetime) -> Filed:
+    async with synced_store(config, now) as store, store.transaction() as tx:
+        return await file_submission(tx, submission, FilingRules.from_config(config))
+
+
+def describe_filed(filed: Filed, _: Translator) -> str:
+    item, meeting = filed.item, filed.assignment.meeting
+    lines = [_("Filed as item {id}: {title}", id=item.id, title=item.title)]
+    if meeting is None:
+        lines.append(_("Meeting: not planned yet"))
+    else:
+        lines.append(_("Meeting: {title}, {when}", title=meeting.title, when=_.when(meeting.start)))
+    if item.late and filed.intended is not None:
+        lines.append(
+            _(
+                "Late for the meeting of {when}; moved to the next one.",
+                when=_.when(filed.intended.start),
+            )
+        )
+    else:
+        lines.append(_("On time."))
+    lines.append(_("Ready for decision.") if item.decision_ready else _("Not ready for decision."))
+    return "\n".join(lines)
+
+
+def show_agenda(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    meeting, items = asyncio.run(_agenda(config, args.meeting, datetime.now(UTC)))
+    if args.json:
+        print_json({"meeting": meeting.id, "items": [item_json(i, config) for i in items]})
+        return 0
+    _ = Translator(config.language, config.timezone)
+    print(f"{meeting.title}, {_.when(meeting.start)} ({meeting.id})")
+    for number, item in enumerate(items, start=1):
+        flags = " ".join(
+            flag
+            for flag, on in (
+                (_("late"), item.late),
+                (_("not ready for decision"), not item.decision_ready),
+            )
+            if on
+        )
+        print(f"{number:>3}. [{item.kind.value}] {item.title} — {item.submitter} {flags}".rstrip())
+    return 0
+
+
+async def _agenda(
+    config: Config, meeting_id: str | None, now: datetime
+) -> tuple[Meeting, list[Item]]:
+    async with synced_store(config, now) as store, store.reading() as tx:
+        if meeting_id is None:
+            meeting = next_meeting(await tx.meetings(config.default_series), now)
+            if meeting is None:
+                raise ConfigError(
+                    "er is nog geen volgende vergadering gepland (no next meeting planned yet)"
+                )
+        else:
+            found = await tx.meeting(MeetingId(meeting_id))
+            if found is None:
+                raise ConfigError(
+                    f"onbekende vergadering {meeting_id!r}; zie `wijkbode meetings` "
+                    f"(unknown meeting; see `wijkbode meetings`)"
+                )
+            meeting = found
+        return meeting, await tx.items_for_meeting(meeting.id)
+
+
+def item_json(item: Item, config: Config) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "title": item.title,
+        "submitter": item.submitter,
+        "received_at": local_iso(item.received_at, config.timezone),
+        "late": item.late,
+        "decision_ready": item.decision_ready,
+        "status": item.status.value,
+    }

@@ -1,0 +1,56 @@
+"""What most commands share: load the config, open the store with the plan synced into it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.config import Config, load_config
+from daemon.errors import ConfigError
+from daemon.plan_sync import sync_plan
+from daemon.store import Store
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    from daemon.cli import config_path, state_dir_override
+
+    return load_config(config_path(args), state_dir_override=state_dir_override(args))
+
+
+@asynccontextmanager
+async def synced_store(config: Config, now: datetime) -> AsyncIterator[Store]:
+    """The state store with the configured plan brought in (as the daemon does at start)."""
+    store = await Store.open(config.state_dir)
+    try:
+        await sync_plan(store, config, now)
+        yield store
+    finally:
+        await store.close()
+
+
+def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is local time in the configured zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option}: {text!r} is geen ISO 8601-tijdstip, bijvoorbeeld 2027-03-22T19:30 "
+            f"(not an ISO 8601 time, e.g. 2027-03-22T19:30)"
+        ) from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def local_iso(moment: datetime, tz: ZoneInfo) -> str:
+    """ISO 8601 with the local UTC offset, as the JSON output promises."""
+    return moment.astimezone(tz).isoformat()
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
