@@ -38,6 +38,8 @@ class MatrixChatClient:
         self._client: nio.AsyncClient | None = None
         self._sender: Sender | None = None
         self._stream: SyncStream | None = None
+        # How often the server answered M_LIMIT_EXCEEDED (nio waits retry_after_ms, then retries).
+        self.rate_limit_waits = 0
 
     @property
     def user_id(self) -> str:
@@ -62,6 +64,7 @@ class MatrixChatClient:
         """Restore (or once: log in) our device, publish its keys, cross-sign it."""
         client = await open_session(self._settings)
         self._client = client
+        client.add_response_callback(self._on_error_response, nio.ErrorResponse)
         self._sender = Sender(client)
         pending = PendingDecryption(
             client,
@@ -141,6 +144,11 @@ class MatrixChatClient:
         users = content.get("users") or {}
         default = content.get("users_default", 0)
         return int(users.get(user_id, default))
+
+    async def _on_error_response(self, response: Any) -> None:
+        if getattr(response, "status_code", None) == "M_LIMIT_EXCEEDED":
+            self.rate_limit_waits += 1
+            log.info("Matrix: rate limited, waiting %s ms", response.retry_after_ms)
 
     def _require_sender(self) -> Sender:
         if self._sender is None:
