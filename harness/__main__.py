@@ -48,6 +48,11 @@ async def _add_user(servers: LoopbackServers, spec: str) -> None:
 
 
 async def _up(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Installed before anything starts, so an early SIGTERM still stops cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     async with LoopbackServers.start(
         args.dir, smtp_mode=args.smtp_mode, with_synapse=not args.no_synapse
     ) as servers:
@@ -56,10 +61,6 @@ async def _up(args: argparse.Namespace) -> None:
         endpoints = servers.endpoints.to_json()
         (servers.run_dir / "endpoints.json").write_text(endpoints + "\n", encoding="utf-8")
         print(endpoints, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         print("stopping", file=sys.stderr, flush=True)
 

@@ -86,7 +86,7 @@ class DovecotServer:
         self.imap_port, self.imaps_port, self.lmtp_port = free_ports(3)
         if not tls:
             self.imaps_port = 0
-        self.users_file = self.root / "users"
+        self.users_dir = self.root / "users"
         self.config_file = self.root / "dovecot.conf"
         self.log_file = self.root / "dovecot.log"
         self.cert = cert if tls else None
@@ -120,20 +120,18 @@ class DovecotServer:
         return self._process is not None and self._process.running
 
     def add_user(self, name: str, password: str) -> MailAccount:
-        """Add (or replace) a mailbox user; Dovecot rereads the passwd-file when it changes."""
-        if not name.isascii() or any(c in name for c in ":@/ \n") or not name:
-            raise ValueError(f"unusable Dovecot user name {name!r}")
-        lines = [line for line in self._read_users() if line.split(":", 1)[0] != name]
-        lines.append(f"{name}:{{PLAIN}}{password}::::::")
-        tmp = self.users_file.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(self.users_file)
-        return MailAccount(name, password, f"{name}@{self.mail_domain}")
+        """Add (or replace) a mailbox user, usable at once.
 
-    def _read_users(self) -> list[str]:
-        if not self.users_file.exists():
-            return []
-        return [line for line in self.users_file.read_text("utf-8").splitlines() if line]
+        Each user has its own passwd-file (``users/<name>``): Dovecot checks a
+        known file for changes at most once a second, but opens a new one at once.
+        """
+        if not name or not name.isascii() or any(c in name for c in ":@/ \n") or name[0] == ".":
+            raise ValueError(f"unusable Dovecot user name {name!r}")
+        self.users_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.users_dir / f".{name}.tmp"
+        tmp.write_text(f"{name}:{{PLAIN}}{password}::::::\n", encoding="utf-8")
+        tmp.replace(self.users_dir / name)
+        return MailAccount(name, password, f"{name}@{self.mail_domain}")
 
     def ssl_context(self) -> ssl.SSLContext:
         """Client context that verifies Dovecot's self-signed certificate."""
@@ -149,8 +147,7 @@ class DovecotServer:
         self._prepare_mail_root()
         if self.tls and self.cert is None:
             self.cert = SelfSignedCert.ensure(self.root / "tls")
-        if not self.users_file.exists():
-            self.users_file.write_text("", encoding="utf-8")
+        self.users_dir.mkdir(exist_ok=True)
         self.config_file.write_text(self._config(), encoding="utf-8")
 
     def _prepare_mail_root(self) -> None:
@@ -167,7 +164,7 @@ class DovecotServer:
             state_dir=self.root / "state",
             log=self.log_file,
             instance=f"wijkbode-{uuid.uuid4().hex[:12]}",
-            users=self.users_file,
+            users=self.users_dir / "%n",
             uid=uid,
             gid=gid,
             mail_root=self.mail_root,

@@ -44,7 +44,7 @@ class ImapEndpoint:
     imaps_port: int
     lmtp_port: int
     ca_file: str
-    users_file: str
+    users_dir: str
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def imap_endpoint(dovecot: DovecotServer) -> ImapEndpoint:
         imaps_port=dovecot.imaps_port,
         lmtp_port=dovecot.lmtp_port,
         ca_file=str(dovecot.cert.cert_file),
-        users_file=str(dovecot.users_file),
+        users_dir=str(dovecot.users_dir),
     )
 
 
