@@ -35,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--from",
         dest="sender",
         metavar="ADDRESS",
-        help="indiener; geen partner: wacht op acceptatie / submitter; not a partner: awaits acceptance",
+        help=(
+            "indiener; geen partner: wacht op acceptatie "
+            "/ submitter; not a partner: awaits acceptance"
+        ),
     )
     filing.add_argument(
         "--at", metavar="ISO-8601", help="ontvangen op (standaard nu) / received at (default now)"

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clitools import EXAMPLE, ROOT, wijkbode
 
-ROOT = Path(__file__).parents[2]
-EXAMPLE = ROOT / "config" / "wijkbode.example.toml"
 BROKEN = sorted((ROOT / "tests" / "fixtures" / "configs").glob("*.toml"))
 _EXPECT = re.compile(r"^# expect: (?P<line>\d+): (?P<key>\S+): (?P<reason>.+)$")
-
-
-def wijkbode(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script (or ``python -m daemon`` where it is not on PATH)."""
-    script = shutil.which("wijkbode") or shutil.which(
-        "wijkbode", path=str(Path(sys.executable).parent)
-    )
-    command = [script] if script else [sys.executable, "-m", "daemon"]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("WIJKBODE_")}
-    return subprocess.run(
-        [*command, *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **(env or {})},
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_example_config_passes_with_a_summary() -> None:
