@@ -1,0 +1,222 @@
+"""Outbox dispatchers: deliver each channel's rows in order per destination, exactly once.
+
+One ``Dispatcher`` per channel runs in the app's engine ``TaskGroup``. It only
+ever delivers the *head* of a destination (its oldest pending row), so rows
+for one room or address arrive in the order they were written. A transient
+failure gives the head a later ``next_attempt_at`` (exponential backoff with
+full jitter, kept in the store so it survives a restart): the rows behind it
+wait, other destinations go on. A permanent failure parks the row with its
+reason and the destination's next row goes on. A row is marked delivered only
+after the channel returned, in its own transaction; a crash in between means
+one more attempt with the same key, which the far side recognises.
+
+Wake-ups: ``wake()`` after a commit that enqueued, the earliest
+``next_attempt_at``, and a fallback poll that also sees rows another process
+(the CLI) wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from daemon.clock import Clock
+from daemon.errors import PermanentError, TransientError
+from daemon.ports.outbox import Channel, ChannelName, Effect
+from daemon.store import Store
+from daemon.store.engine import RetryOutcome
+
+log = logging.getLogger("wijkbode.outbox")
+
+_MAX_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: a random delay in [0, min(cap, base·2^(n-1))]."""
+
+    base: float = 2.0  # seconds, the ceiling after the first failure
+    cap: float = 15 * 60.0  # seconds, the highest ceiling
+
+    def delay(self, attempt: int, rng: random.Random, hint: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...).
+
+        A server's own hint (``Retry-After``) is a floor, within the cap.
+        """
+        ceiling = min(self.cap, self.base * 2.0 ** min(max(attempt - 1, 0), 62))
+        delay = rng.uniform(0.0, ceiling)
+        if hint is not None:
+            delay = max(delay, min(hint, self.cap))
+        return delay
+
+
+async def wait_for_any(
+    clock: Clock, wake: asyncio.Event, until: datetime | None, poll_seconds: float
+) -> None:
+    """Return when ``wake`` is set, the clock reaches ``until``, or ``poll_seconds`` passed."""
+    waiters: list[asyncio.Task[Any]] = [
+        asyncio.create_task(wake.wait()),
+        asyncio.create_task(asyncio.sleep(poll_seconds)),
+    ]
+    if until is not None:
+        waiters.append(asyncio.create_task(clock.sleep_until(until)))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class Dispatcher:
+    """Delivers one channel's outbox rows; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        channel: Channel,
+        *,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        poll_seconds: float = 5.0,
+        deliver_timeout: float = 120.0,
+        stop_timeout: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._channel = channel
+        self._backoff = backoff or Backoff()
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
+        self._poll_seconds = poll_seconds
+        self._deliver_timeout = deliver_timeout
+        self._stop_timeout = stop_timeout
+        self._wake = asyncio.Event()
+
+    @property
+    def channel(self) -> ChannelName:
+        return self._channel.name
+
+    def wake(self) -> None:
+        """Look at the outbox now (call after a commit that enqueued for this channel)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; a delivery in flight at cancellation is finished first."""
+        log.info("dispatcher %s started", self.channel)
+        while True:
+            self._wake.clear()
+            if await self.deliver_ready():
+                continue
+            await wait_for_any(
+                self._clock, self._wake, await self.next_attempt_at(), self._poll_seconds
+            )
+
+    async def deliver_ready(self) -> int:
+        """One pass: try the head of every destination that is due; return how many were tried."""
+        now = self._clock.now()
+        async with self._store.reading() as tx:
+            heads = await tx.pending_heads(self.channel)
+        ready = [e for e in heads if e.next_attempt_at is None or e.next_attempt_at <= now]
+        for effect in ready:
+            await self._attempt_to_the_end(effect)
+        return len(ready)
+
+    async def next_attempt_at(self) -> datetime | None:
+        """When the earliest waiting head may be tried again (``None``: nothing pending)."""
+        async with self._store.reading() as tx:
+            heads = await tx.pending_heads(self.channel)
+        times = [e.next_attempt_at or self._clock.now() for e in heads]
+        return min(times, default=None)
+
+    async def _attempt_to_the_end(self, effect: Effect) -> None:
+        """Run one attempt, shielded: on cancellation it may finish (bounded), then we stop."""
+        attempt = asyncio.create_task(self._attempt(effect), name=f"deliver:{effect.key}")
+        try:
+            await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            log.info("stopping: finishing delivery of %s first", effect.key)
+            with contextlib.suppress(Exception):
+                # On timeout the attempt is cancelled; the row stays pending for next time.
+                await asyncio.wait_for(attempt, self._stop_timeout)
+            raise
+
+    async def _attempt(self, effect: Effect) -> None:
+        try:
+            async with asyncio.timeout(self._deliver_timeout):
+                remote_id = await self._channel.deliver(effect)
+        except TransientError as error:
+            await self._retry_later(effect, _describe(error), error.retry_after)
+        except PermanentError as error:
+            await self._park(effect, _describe(error))
+        except TimeoutError:
+            await self._retry_later(effect, f"no answer within {self._deliver_timeout:g} s", None)
+        except Exception as error:
+            # A connector bug must not stop every delivery: treat it as transient, loudly.
+            log.exception("channel %s failed unexpectedly on %s", self.channel, effect.key)
+            await self._retry_later(effect, _describe(error), None)
+        else:
+            async with self._store.transaction() as tx:
+                await tx.mark_delivered(effect.id, remote_id, at=self._clock.now())
+            log.debug("delivered %s as %s", effect.key, remote_id)
+
+    async def _retry_later(self, effect: Effect, error: str, hint: float | None) -> None:
+        attempts = effect.attempts + 1
+        delay = self._backoff.delay(attempts, self._rng, hint)
+        when = self._clock.now() + timedelta(seconds=delay)
+        log.warning(
+            "%s to %s failed (attempt %d), again in %.1f s: %s",
+            effect.key,
+            effect.destination,
+            attempts,
+            delay,
+            error,
+        )
+        async with self._store.transaction() as tx:
+            await tx.record_failed_attempt(
+                effect.id, attempts=attempts, next_attempt_at=when, error=error
+            )
+
+    async def _park(self, effect: Effect, reason: str) -> None:
+        log.error("%s to %s parked: %s", effect.key, effect.destination, reason)
+        async with self._store.transaction() as tx:
+            await tx.park(effect.id, attempts=effect.attempts + 1, reason=reason)
+
+
+def _describe(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text[:_MAX_ERROR_CHARS]
+
+
+Runner = Callable[[], Coroutine[Any, Any, None]]
+
+
+class Outbox:
+    """The dispatchers of all configured channels, woken together after a commit."""
+
+    def __init__(
+        self, store: Store, clock: Clock, channels: Iterable[Channel], **options: Any
+    ) -> None:
+        self._store = store
+        self.dispatchers = {c.name: Dispatcher(store, clock, c, **options) for c in channels}
+
+    def wake(self) -> None:
+        for dispatcher in self.dispatchers.values():
+            dispatcher.wake()
+
+    def runners(self) -> list[Runner]:
+        """One long-running coroutine function per channel, for the app's engine phase."""
+        return [dispatcher.run for dispatcher in self.dispatchers.values()]
+
+    async def retry(self, effect_id: int) -> RetryOutcome:
+        """Put a parked row back in line (``wijkbode outbox retry``) and wake its dispatcher."""
+        async with self._store.transaction() as tx:
+            outcome = await tx.retry_parked(effect_id)
+        self.wake()
+        return outcome
