@@ -153,9 +153,10 @@ def parse_date(text: str) -> date | None:
 
 def _title(text: str) -> str:
     """Whitespace collapsed, reply prefixes and dangling separators removed, never empty."""
-    title = " ".join(text.split()).strip(_SEPARATORS)
+    title = " ".join(text.split()).lstrip(_SEPARATORS)
     while (prefix := _PREFIX.match(title)) is not None:
-        title = title[prefix.end() :].strip(_SEPARATORS)
+        title = title[prefix.end() :].lstrip(_SEPARATORS)
+    title = title.rstrip(_SEPARATORS)
     if not title:
         return NO_SUBJECT
     if len(title) > MAX_TITLE_CHARS:
