@@ -183,6 +183,7 @@ async def invite_and_join(member: Member, bot: Bot, *, encrypted: bool) -> str:
     )
     await bot.chat.join(room_id)
     await wait_joined(member, room_id, bot.chat.user_id)
+    await wait_bot_knows_room(bot, room_id)
     return room_id
 
 
@@ -192,3 +193,11 @@ async def wait_joined(member: Member, room_id: str, user_id: str) -> None:
             member.client.rooms[room_id].users[user_id].invited
         ):
             await member.client.sync(timeout=500)
+
+
+async def wait_bot_knows_room(bot: Bot, room_id: str) -> None:
+    """Wait until the bot's sync has seen itself joined to ``room_id`` (needed to send)."""
+    client = bot.chat.nio_client
+    await bot.wait_for(
+        lambda _: room_id in client.rooms and bot.chat.user_id in client.rooms[room_id].users
+    )
