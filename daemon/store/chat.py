@@ -1,9 +1,30 @@
-"""SQL for the chat concern (filled in by its issue)."""
+"""SQL for the chat concern: which Matrix events Wijkbode has already handled.
+
+``mark_event_handled`` runs in the same transaction as the event's effects, so
+an event is either handled with all its effects or not at all; the Matrix
+connector asks ``is_event_handled`` to skip events a restart delivers again.
+The table comes with migration ``0004_chat.sql``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from daemon.store.base import QueriesBase
+from daemon.store.timefmt import instant_to_db
 
 
 class ChatQueries(QueriesBase):
-    pass
+    async def is_event_handled(self, event_id: str) -> bool:
+        cursor = await self._conn.execute(
+            "SELECT 1 FROM chat_handled_events WHERE event_id = ?", (event_id,)
+        )
+        return await cursor.fetchone() is not None
+
+    async def mark_event_handled(self, event_id: str, room_id: str, handled_at: datetime) -> None:
+        """Record ``event_id`` as handled; marking twice is harmless."""
+        await self._conn.execute(
+            "INSERT OR IGNORE INTO chat_handled_events (event_id, room_id, handled_at)"
+            " VALUES (?, ?, ?)",
+            (event_id, room_id, instant_to_db(handled_at)),
+        )
