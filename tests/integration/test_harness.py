@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-import caldav
 import pytest
+from caldav.davclient import DAVClient
+from caldav.lib.error import AuthorizationError
 from imap_tools import MailBox, MailBoxStartTls
 
 from harness.dovecot import DovecotServer, MailAccount
 from harness.probes import greeting_probe, http_status
 from harness.process import ServerProcess, ServerStartError
 from harness.radicale import CaldavAccount, RadicaleServer
+from harness.servers import make_run_dir
 from harness.smtp import CaptureView, SmtpRelay
 from harness.synapse import SynapseServer
 
@@ -208,7 +211,7 @@ async def test_plain_and_implicit_tls_relays_deliver_locally(
 
 
 def _caldav_roundtrip(radicale: RadicaleServer, account: CaldavAccount, ics: str) -> str:
-    with caldav.DAVClient(
+    with DAVClient(
         url=radicale.base_url, username=account.name, password=account.password
     ) as client:
         calendar = client.get_principal().make_calendar(name="Wijkagenda")
@@ -239,7 +242,7 @@ async def test_radicale_refuses_a_wrong_password(
     """htpasswd auth is really on: a wrong password is refused."""
     wrong = CaldavAccount(caldav_user.name, "fout", caldav_user.url)
 
-    with pytest.raises(caldav.lib.error.AuthorizationError):
+    with pytest.raises(AuthorizationError):
         await asyncio.to_thread(_caldav_roundtrip, radicale, wrong, "")
 
 
@@ -298,11 +301,19 @@ async def _read_json_document(stream: asyncio.StreamReader) -> dict[str, Any]:
     return document
 
 
+@pytest.fixture
+def demo_dir() -> Iterator[Path]:
+    """A run directory in a traversable temp dir (pytest's own are private to root)."""
+    parent = make_run_dir("wijkbode-demo-test-")
+    yield parent / "demo"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
 async def test_harness_up_prints_endpoints_that_answer_and_stops_on_sigterm(
-    tmp_path: Path,
+    demo_dir: Path,
 ) -> None:
     """``python -m harness up`` (the demo's way in) starts everything and stops cleanly."""
-    run_dir = tmp_path / "demo"
+    run_dir = demo_dir
     process = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "harness", "up", "--dir", str(run_dir), "--user", "demo:demo"],
         stdout=subprocess.PIPE,
@@ -329,5 +340,6 @@ async def test_harness_up_prints_endpoints_that_answer_and_stops_on_sigterm(
     assert json.loads((run_dir / "endpoints.json").read_text()) == endpoints
     assert "demo:demo" in (run_dir / "radicale" / "htpasswd").read_text()
     assert "demo:{PLAIN}demo" in (run_dir / "dovecot" / "users" / "demo").read_text()
+    assert not (run_dir / "dovecot").is_symlink()  # no mail kept outside the run dir
     with pytest.raises(ConnectionRefusedError):
         await greeting_probe(imap["host"], imap["port"], b"* OK")()
