@@ -90,10 +90,10 @@ class Store:
     async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction; commits on normal exit, rolls back on any exception."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await _begin(self._conn, "BEGIN IMMEDIATE")
             try:
                 yield Tx(self._conn)
-                await self._conn.execute("COMMIT")
+                await _to_the_end(self._conn, "COMMIT")
             except BaseException:
                 # A failed COMMIT leaves the transaction open; close it so the
                 # next ``BEGIN`` on this connection does not fail too.
@@ -105,11 +105,39 @@ class Store:
     async def reading(self) -> AsyncIterator[Tx]:
         """A consistent read snapshot; the same typed methods, nothing is written."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN DEFERRED")
+            await _begin(self._conn, "BEGIN DEFERRED")
             try:
                 yield Tx(self._conn)
             finally:
                 await self._conn.execute("ROLLBACK")
+
+
+async def _begin(conn: aiosqlite.Connection, statement: str) -> None:
+    """``BEGIN ...``; a task cancelled meanwhile leaves no transaction open behind it."""
+    try:
+        await _to_the_end(conn, statement)
+    except asyncio.CancelledError:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        raise
+
+
+async def _to_the_end(conn: aiosqlite.Connection, statement: str) -> None:
+    """Run ``statement`` to its end even if the task is cancelled meanwhile.
+
+    It runs on in aiosqlite's thread anyway; waiting for it keeps the connection's
+    state known (a cancelled ``COMMIT`` has committed), then the cancellation goes on.
+    """
+
+    async def run() -> None:
+        await conn.execute(statement)
+
+    running = asyncio.ensure_future(run())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await running
+        raise
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:

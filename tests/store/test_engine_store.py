@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -235,3 +236,40 @@ async def test_outbox_status_is_checked_by_the_schema(store: Store) -> None:
     # Delivered without a delivery time breaks the table's CHECK.
     with pytest.raises(sqlite3.IntegrityError):
         await deliver_without_a_time()
+
+
+async def test_a_task_cancelled_while_beginning_leaves_the_store_usable(store: Store) -> None:
+    """The engine's loops are cancelled at shutdown, at any await; the store must stay usable."""
+
+    async def read_forever() -> None:
+        while True:
+            async with store.reading() as tx:
+                await tx.effects()
+
+    for _ in range(20):
+        reader = asyncio.create_task(read_forever())
+        await asyncio.sleep(0)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+    async with store.transaction() as tx:
+        assert await tx.enqueue(post("after"), now=NOW)
+
+
+async def test_a_writer_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
+    """Cancelled before, during or after its BEGIN, statements or COMMIT: never half open."""
+
+    async def write(key: str) -> None:
+        async with store.transaction() as tx:
+            await tx.enqueue(post(key), now=NOW)
+
+    for steps in range(40):
+        writer = asyncio.create_task(write(f"k{steps}"))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        writer.cancel()
+        outcome = (await asyncio.gather(writer, return_exceptions=True))[0]
+        assert outcome is None or isinstance(outcome, asyncio.CancelledError)
+
+    async with store.transaction() as tx:
+        assert await tx.enqueue(post("after"), now=NOW)
