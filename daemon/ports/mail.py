@@ -31,7 +31,12 @@ class UnparseableMail(WijkbodeError):  # noqa: N818 (the name the intake and iss
 
 @dataclass(frozen=True, slots=True)
 class MailLimits:
-    """What one mail may bring in; anything beyond is listed as rejected, never stored."""
+    """What one mail may bring in; anything beyond is listed as rejected, never stored.
+
+    ``max_mail_bytes`` bounds the decoded files kept from one mail together; files
+    are admitted in the mail's order until the next would pass a limit. (A
+    fetcher may skip mails whose raw size is far beyond it: base64 adds a third.)
+    """
 
     max_attachment_bytes: int = 20 * MIB
     max_mail_bytes: int = 40 * MIB
@@ -48,7 +53,7 @@ class RejectReason(enum.StrEnum):
 
     TOO_LARGE = "too_large"  # over max_attachment_bytes
     TOO_MANY = "too_many"  # beyond max_attachments
-    MAIL_TOO_LARGE = "mail_too_large"  # the mail (or the kept files together) over max_mail_bytes
+    MAIL_TOO_LARGE = "mail_too_large"  # the files kept so far plus this one over max_mail_bytes
     TNEF_UNREADABLE = "tnef_unreadable"  # a winmail.dat we could not open
     UNREADABLE = "unreadable"  # the part's transfer encoding could not be undone
     EMPTY = "empty"  # zero bytes: nothing to file
