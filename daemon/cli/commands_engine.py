@@ -1,10 +1,190 @@
-"""CLI commands for the engine concern."""
+"""``wijkbode schedule`` and ``wijkbode outbox [retry ID]``: what the engine will do and did.
+
+These read the store as the daemon left it (they do not sync the plan), so
+they show exactly the jobs and rows the running daemon works from. ``outbox
+retry`` puts a parked row back in line; a running daemon picks it up within
+its dispatcher's poll interval.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.cli.common import config_from, local_iso, print_json
+from daemon.ports.outbox import Effect
+from daemon.store import Store
+from daemon.store.engine import Job, RetryOutcome
+
+EXIT_USAGE = 2
+RECENT_DAYS = 14
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Filled in by its issue."""
+    schedule = subparsers.add_parser(
+        "schedule",
+        help=(
+            "Toon komende en recent afgehandelde taken / "
+            "Show upcoming and recently handled scheduled jobs"
+        ),
+    )
+    schedule.add_argument(
+        "--days",
+        type=int,
+        default=RECENT_DAYS,
+        help=(
+            f"afgehandelde taken van zoveel dagen terug (standaard {RECENT_DAYS}) / "
+            f"handled jobs from this many days back (default {RECENT_DAYS})"
+        ),
+    )
+    schedule.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
+    schedule.set_defaults(handler=show_schedule)
+
+    outbox = subparsers.add_parser(
+        "outbox",
+        help="Toon wat nog niet bezorgd is / Show what has not been delivered yet",
+    )
+    outbox.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
+    outbox.set_defaults(handler=show_outbox)
+    actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION")
+    retry = actions.add_parser(
+        "retry",
+        help=("Zet een geparkeerde rij terug in de wachtrij / Put a parked row back in the queue"),
+    )
+    retry.add_argument("id", type=int, metavar="ID", help="het nummer van de rij / the row's id")
+    retry.set_defaults(handler=retry_row)
+
+
+# --- schedule ------------------------------------------------------------------
+
+
+def show_schedule(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    now = datetime.now(UTC)
+    jobs = asyncio.run(_recent_jobs(config.state_dir, now - timedelta(days=args.days)))
+    if args.json:
+        print_json([job_json(job, config.timezone) for job in jobs])
+        return 0
+    if not jobs:
+        print("Geen taken / No jobs")
+    for job in jobs:
+        due = local_iso(job.due_at, config.timezone)[:16].replace("T", " ")
+        note = f"  ({job.note})" if job.note else ""
+        print(
+            f"{due}  {job.status.value:<9} {job.moment:<26} {job.channel.value:<7}"
+            f" {job.subject_id}{note}"
+        )
+    return 0
+
+
+async def _recent_jobs(state_dir: Path, since: datetime) -> list[Job]:
+    store = await Store.open(state_dir)
+    try:
+        async with store.reading() as tx:
+            return await tx.recent_jobs(since)
+    finally:
+        await store.close()
+
+
+def job_json(job: Job, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "key": job.key,
+        "subject_type": job.subject_type.value,
+        "subject": job.subject_id,
+        "moment": job.moment,
+        "channel": job.channel.value,
+        "due_at": local_iso(job.due_at, tz),
+        "status": job.status.value,
+        "fired_at": None if job.fired_at is None else local_iso(job.fired_at, tz),
+        "note": job.note,
+    }
+
+
+# --- outbox --------------------------------------------------------------------
+
+
+def show_outbox(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    now = datetime.now(UTC)
+    rows = asyncio.run(_undelivered(config.state_dir))
+    if args.json:
+        print_json([effect_json(row, config.timezone, now) for row in rows])
+        return 0
+    if not rows:
+        print("Alles is bezorgd / Everything has been delivered")
+    for row in rows:
+        error = f"  {row.last_error}" if row.last_error else ""
+        print(
+            f"{row.id:>6}  {row.status.value:<8} {row.channel.value:<7} {row.destination:<32}"
+            f" {_age(now - row.created_at):>8}  {row.attempts:>3}x{error}"
+        )
+    return 0
+
+
+async def _undelivered(state_dir: Path) -> list[Effect]:
+    store = await Store.open(state_dir)
+    try:
+        async with store.reading() as tx:
+            return await tx.undelivered()
+    finally:
+        await store.close()
+
+
+def effect_json(effect: Effect, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+    next_at = effect.next_attempt_at
+    return {
+        "id": effect.id,
+        "channel": effect.channel.value,
+        "destination": effect.destination,
+        "key": effect.key,
+        "status": effect.status.value,
+        "created_at": local_iso(effect.created_at, tz),
+        "age_seconds": int((now - effect.created_at).total_seconds()),
+        "attempts": effect.attempts,
+        "next_attempt_at": None if next_at is None else local_iso(next_at, tz),
+        "last_error": effect.last_error,
+    }
+
+
+def _age(age: timedelta) -> str:
+    """'3d 4h', '2h 5m', '40s': the age of a row at a glance."""
+    seconds = max(int(age.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def retry_row(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    outcome = asyncio.run(_retry(config.state_dir, args.id))
+    if outcome is RetryOutcome.RETRIED:
+        print(f"Rij {args.id} staat weer in de wachtrij / Row {args.id} is queued again")
+        return 0
+    if outcome is RetryOutcome.UNKNOWN:
+        message = f"rij {args.id} bestaat niet (no outbox row {args.id})"
+    else:
+        message = (
+            f"rij {args.id} is niet geparkeerd, er is niets opnieuw te proberen "
+            f"(outbox row {args.id} is not parked, nothing to retry)"
+        )
+    print(f"wijkbode: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _retry(state_dir: Path, effect_id: int) -> RetryOutcome:
+    store = await Store.open(state_dir)
+    try:
+        async with store.transaction() as tx:
+            return await tx.retry_parked(effect_id)
+    finally:
+        await store.close()
