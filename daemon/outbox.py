@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,11 +113,16 @@ class Dispatcher:
         log.info("dispatcher %s started", self.channel)
         while True:
             self._wake.clear()
-            if await self.deliver_ready():
-                continue
-            await wait_for_any(
-                self._clock, self._wake, await self.next_attempt_at(), self._poll_seconds
-            )
+            next_at: datetime | None = None
+            try:
+                if await self.deliver_ready():
+                    continue
+                next_at = await self.next_attempt_at()
+            except sqlite3.OperationalError:
+                # A busy database (another process holding a write) is worth another
+                # try after the poll interval, not the end of the daemon.
+                log.exception("the outbox could not be read or written; trying again")
+            await wait_for_any(self._clock, self._wake, next_at, self._poll_seconds)
 
     async def deliver_ready(self) -> int:
         """One pass: try the head of every destination that is due; return how many were tried."""
@@ -201,10 +207,20 @@ class Outbox:
     """The dispatchers of all configured channels, woken together after a commit."""
 
     def __init__(
-        self, store: Store, clock: Clock, channels: Iterable[Channel], **options: Any
+        self,
+        store: Store,
+        clock: Clock,
+        channels: Iterable[Channel],
+        *,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        poll_seconds: float = 5.0,
     ) -> None:
         self._store = store
-        self.dispatchers = {c.name: Dispatcher(store, clock, c, **options) for c in channels}
+        self.dispatchers = {
+            c.name: Dispatcher(store, clock, c, backoff=backoff, rng=rng, poll_seconds=poll_seconds)
+            for c in channels
+        }
 
     def wake(self) -> None:
         for dispatcher in self.dispatchers.values():

@@ -113,16 +113,21 @@ async def materialise(
     """Bring the jobs in line with ``meetings`` (all stored) and the open ``agreements``.
 
     Meetings that already started are left alone (their pending jobs are for the
-    catch-up policy to fire or skip); pending jobs of meetings no longer stored
-    and of afspraken no longer open are cancelled.
+    catch-up policy to fire or skip); pending jobs of meetings no longer stored or
+    of a series no longer configured, and of afspraken no longer open, are cancelled.
     """
     report = Replanned()
     for meeting in meetings:
-        series = settings.series.get(meeting.series)
-        if series is None or meeting.start <= now:
+        if meeting.start <= now:
             continue
         existing = await tx.jobs_of(SubjectType.MEETING, meeting.id)
-        wanted = meeting_specs(meeting, series, settings) + notice_specs(meeting, existing, now)
+        series = settings.series.get(meeting.series)
+        # A series taken out of the configuration wants nothing any more.
+        wanted = (
+            []
+            if series is None
+            else meeting_specs(meeting, series, settings) + notice_specs(meeting, existing, now)
+        )
         await _reconcile(tx, existing, wanted, now, report)
     for agreement in agreements:
         existing = await tx.jobs_of(SubjectType.AGREEMENT, str(agreement.id))
@@ -311,13 +316,15 @@ class Scheduler:
         log.info("scheduler started")
         while True:
             self._wake.clear()
+            next_due: datetime | None = None
             try:
                 await self.fire_due()
+                async with self._store.reading() as tx:
+                    next_due = await tx.next_due_at()
             except sqlite3.OperationalError:
-                # A locked or busy database (the CLI holding a write) is worth another try.
+                # A busy database (another process holding a write) is worth another
+                # try after the poll interval, not the end of the daemon.
                 log.exception("the schedule could not be read or written; trying again")
-            async with self._store.reading() as tx:
-                next_due = await tx.next_due_at()
             await wait_for_any(self._clock, self._wake, next_due, self._poll_seconds)
 
     async def fire_due(self) -> int:

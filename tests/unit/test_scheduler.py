@@ -328,6 +328,23 @@ async def test_a_meeting_moved_into_its_announcement_window_is_announced_at_once
     assert all(j.due_at <= clock.now() for j in announce)
 
 
+async def test_a_series_taken_out_of_the_configuration_loses_its_pending_jobs(
+    store: Store,
+) -> None:
+    clock = ManualClock(local(2027, 1, 1, 12, 0))
+    await plan(store, clock, BEWONERS)
+    without = replace(
+        SETTINGS,
+        series={k: v for k, v in SETTINGS.series.items() if k != "bewonersbijeenkomst"},
+    )
+
+    async with store.transaction() as tx:
+        report = await materialise(tx, await tx.meetings(), [], without, clock.now())
+
+    assert len(report.cancelled) == 6
+    assert {j.status for j in await jobs_of(store, BEWONERS)} == {JobStatus.CANCELLED}
+
+
 async def test_meetings_that_already_started_get_no_new_jobs(store: Store) -> None:
     clock = ManualClock(local(2027, 4, 7, 12, 0))
 
