@@ -29,6 +29,8 @@ _MAIL_HEADERS = frozenset(
      "delivered-to", "mime-version", "content-type", "in-reply-to", "references"}
 )  # fmt: skip
 SYNTHETIC_ID_DOMAIN = "wijkbode.invalid"
+# Where a plus address may show, the envelope's own record first.
+_RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")
 _OBSOLETE_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]{1,76})[ \t]+:", re.MULTILINE)
 
 
@@ -75,31 +77,24 @@ def _check_is_mail(msg: Message) -> None:
 
 def _parsed(msg: Message, raw: bytes, our_address: str, limits: MailLimits) -> ParsedMail:
     content_sha256 = hashlib.sha256(raw).hexdigest()
-    senders = headers.addresses(headers.raw_values(msg, "from")[:1])
-    if not senders:
-        senders = headers.addresses(headers.raw_values(msg, "sender")[:1])
-    from_name, from_address = senders[0] if senders else ("", "")
+    from_name, from_address = _sender(msg)
     return_path = headers.return_path(headers.first_raw(msg, "return-path"))
-    ids = headers.message_ids(headers.raw_values(msg, "message-id")[:1])
-    delivered_to = headers.address_list(headers.raw_values(msg, "delivered-to"))
-    to_addresses = headers.address_list(headers.raw_values(msg, "to"))
-    cc_addresses = headers.address_list(headers.raw_values(msg, "cc"))
-    original_to = headers.address_list(headers.raw_values(msg, "x-original-to"))
+    message_id = _first_id(msg, "message-id")
+    recipients = {name: _addresses(msg, name) for name in _RECIPIENT_HEADERS}
     content = walk(msg)
     files = select_files(content.leaves, content.shown_content_ids, limits)
     signals = sender_signals(msg, from_address, return_path, content.has_delivery_status)
-    in_reply_to = headers.message_ids(headers.raw_values(msg, "in-reply-to")[:1])
     return ParsedMail(
-        message_id=ids[0] if ids else f"<{content_sha256}@{SYNTHETIC_ID_DOMAIN}>",
-        message_id_synthesized=not ids,
-        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        message_id=message_id or f"<{content_sha256}@{SYNTHETIC_ID_DOMAIN}>",
+        message_id_synthesized=message_id is None,
+        in_reply_to=_first_id(msg, "in-reply-to"),
         references=headers.references(headers.raw_values(msg, "references")),
         from_address=from_address,
         from_name=from_name,
-        reply_to=headers.address_list(headers.raw_values(msg, "reply-to")),
-        to_addresses=to_addresses,
-        cc_addresses=cc_addresses,
-        delivered_to=delivered_to,
+        reply_to=_addresses(msg, "reply-to"),
+        to_addresses=recipients["to"],
+        cc_addresses=recipients["cc"],
+        delivered_to=recipients["delivered-to"],
         return_path=return_path,
         subject=headers.display_text(headers.first_raw(msg, "subject")),
         date_header=headers.parse_date(headers.first_raw(msg, "date")),
@@ -112,9 +107,27 @@ def _parsed(msg: Message, raw: bytes, our_address: str, limits: MailLimits) -> P
         is_bounce=signals.is_bounce,
         auth_results=auth_results(msg),
         content_sha256=content_sha256,
-        plus_tag=plus_tag((*delivered_to, *original_to, *to_addresses, *cc_addresses), our_address),
+        plus_tag=plus_tag(tuple(a for r in recipients.values() for a in r), our_address),
         defects=content.defects,
     )
+
+
+def _sender(msg: Message) -> tuple[str, str]:
+    """(display name, address) from From, else Sender; ("", "") when neither has one."""
+    for name in ("from", "sender"):
+        found = headers.addresses(headers.raw_values(msg, name)[:1])
+        if found:
+            return found[0]
+    return "", ""
+
+
+def _addresses(msg: Message, name: str) -> tuple[str, ...]:
+    return headers.address_list(headers.raw_values(msg, name))
+
+
+def _first_id(msg: Message, name: str) -> str | None:
+    ids = headers.message_ids(headers.raw_values(msg, name)[:1])
+    return ids[0] if ids else None
 
 
 def plus_tag(recipients: tuple[str, ...], our_address: str) -> str | None:

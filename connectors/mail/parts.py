@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import re
 from dataclasses import dataclass, field
+from email import policy
 from email.message import Message
 
 from connectors.mail.charsets import decode_surrogates, decode_text
@@ -35,6 +36,8 @@ _REPORT_PARTS = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "text/rfc822-headers",
      "message/disposition-notification", "message/feedback-report"}
 )  # fmt: skip
+# Headers as they came, CRLF line ends, and no ">From " quoting of the body.
+_EML_POLICY = policy.compat32.clone(linesep="\r\n", mangle_from_=False)
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}charset=[\"']?([\w.:-]{1,40})", re.IGNORECASE)
 
 
@@ -142,8 +145,16 @@ class _Walker:
         readable = [v for v in versions if any(b.text.strip() for b in v.blocks)]
         plain = [v for v in readable if not any(b.html for b in v.blocks)]
         chosen = plain[0] if plain else (readable[-1] if readable else _Found())
-        # Files may hide in any version (Apple Mail puts them in the HTML one).
-        return _Found(chosen.blocks, [leaf for v in versions for leaf in v.leaves])
+        # Files may hide inside any version (Apple Mail puts them in the HTML one),
+        # but a version that is a lone unnamed part (an invitation's text/calendar)
+        # is just another rendering of the same message.
+        leaves = [
+            leaf
+            for child, version in zip(children, versions, strict=True)
+            for leaf in version.leaves
+            if child.is_multipart() or leaf.filename
+        ]
+        return _Found(chosen.blocks, leaves)
 
     def _leaf(self, part: Message, content_type: str, in_related: bool) -> _Found:
         view = params_view(part)
@@ -238,7 +249,7 @@ def payload_bytes(part: Message) -> bytes | None:
 def message_bytes(inner: Message) -> bytes | None:
     """An embedded mail as bytes for an ``.eml`` file, headers as the sender wrote them."""
     try:
-        return inner.as_bytes()
+        return inner.as_bytes(policy=_EML_POLICY)
     except Exception:  # a generator error on a broken part: fall back to text
         try:
             return inner.as_string().encode("utf-8", "surrogateescape")

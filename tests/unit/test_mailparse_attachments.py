@@ -69,7 +69,7 @@ def test_forwarded_stuk_keeps_its_attachment() -> None:
 
 
 def test_forwarded_mail_as_attachment_becomes_eml() -> None:
-    inner = message("Verslag bewonersavond", "Het verslag.")
+    inner = message("Verslag bewonersavond", "Het verslag.\nFrom the start.")
     outer = message("Fwd: verslag")
     outer.add_attachment(inner)
     parsed = parse(outer.as_bytes())
@@ -77,7 +77,7 @@ def test_forwarded_mail_as_attachment_becomes_eml() -> None:
         ("Verslag bewonersavond.eml", "message/rfc822")
     ]
     assert b"Subject: Verslag bewonersavond" in parsed.attachments[0].content
-    assert b"Het verslag." in parsed.attachments[0].content
+    assert b"Het verslag.\r\nFrom the start." in parsed.attachments[0].content
 
 
 def test_rfc2231_non_ascii_filename() -> None:
@@ -247,6 +247,16 @@ def test_apple_inline_pdf_is_a_stuk() -> None:
     )
     parsed = parse(msg.as_bytes())
     assert [(a.filename, a.inline) for a in parsed.attachments] == [("nota.pdf", True)]
+
+
+def test_calendar_alternative_of_an_invitation_is_not_a_file() -> None:
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText("Uitnodiging overleg", "plain"))
+    alternative.attach(MIMEText("<p>Uitnodiging overleg</p>", "html"))
+    alternative.attach(MIMEText("BEGIN:VCALENDAR\r\nEND:VCALENDAR", "calendar"))
+    alternative["From"] = "piet@gemeente.example"
+    parsed = parse(alternative.as_bytes())
+    assert (parsed.text, parsed.attachments) == ("Uitnodiging overleg", ())
 
 
 def test_pgp_signature_is_not_a_file() -> None:

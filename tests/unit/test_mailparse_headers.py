@@ -53,6 +53,12 @@ def test_display_name_with_bidi_override_is_cleaned() -> None:
     assert parsed.from_name == "Gemeente xyz"
 
 
+def test_subject_cannot_smuggle_line_breaks() -> None:
+    """A receipt reuses the subject; decoded CR/LF or NUL must not survive into it."""
+    parsed = parse(mail(*BASE, "Subject: =?utf-8?q?Nota=0D=0ABcc:_x=00?= y"))
+    assert parsed.subject == "Nota Bcc: x y"
+
+
 def test_no_from_gives_empty_sender() -> None:
     parsed = parse(mail("To: wijkalliantie@bcop.example", "Subject: x"))
     assert (parsed.from_address, parsed.from_name) == ("", "")
