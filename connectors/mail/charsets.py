@@ -43,12 +43,10 @@ _C1_TO_CP1252 = {
     for byte in range(0x80, 0xA0)
     if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 }
-# Non-ASCII characters that a Western text decoded as Windows-1252 may contain.
-_WESTERN = frozenset(chr(c) for c in range(0xA0, 0x100)) | frozenset(_C1_TO_CP1252.values())
-_NBSP = "\xa0"
-# Western words have at most two non-ASCII letters in a row; CJK and Cyrillic
-# bytes read as Windows-1252 make long runs.
-_MAX_WESTERN_RUN = 2
+# Western words have at most two non-ASCII letters in a row (NBSP aside); CJK and
+# Cyrillic bytes read as Windows-1252 make long runs. C1 controls are the bytes
+# Windows-1252 leaves undefined.
+_WESTERN_BREAKER = re.compile(r"[^\x00-\x7f\xa0]{3}|[\x80-\x9f]")
 
 
 def windows_1252(data: bytes) -> str:
@@ -124,15 +122,8 @@ def _strict(data: bytes, codec: str) -> str | None:
 
 
 def _looks_western(text: str) -> bool:
-    run = 0
-    for char in text:
-        if char < "\x80" or char == _NBSP:
-            run = 0
-            continue
-        run += 1
-        if run > _MAX_WESTERN_RUN or char not in _WESTERN:
-            return False
-    return True
+    """No undefined Windows-1252 byte, and no run of more than two non-ASCII characters."""
+    return _WESTERN_BREAKER.search(text) is None
 
 
 def _detected(data: bytes) -> str | None:

@@ -21,6 +21,7 @@ _BLANK_RUN = re.compile(r"\n{3,}")
 _BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "blockquote", "pre"}
 _TAG = re.compile(r"<[^<>]{0,20}>")  # nh3 output with no attributes: bare tags only
 _KEPT_ENOUGH = 0.9
+MAX_LAYOUT_CHARS = 2_000_000
 
 
 def html_to_text(markup: str) -> str:
@@ -29,6 +30,8 @@ def html_to_text(markup: str) -> str:
         markup = markup.encode("utf-8", "replace").decode("utf-8")
     clean = nh3.clean(markup, clean_content_tags=_DROPPED_WITH_CONTENT)
     bare = _bare_text(clean)
+    if len(clean) > MAX_LAYOUT_CHARS:  # layout is pure Python; keep huge mail fast
+        return bare
     try:
         laid_out = tidy(textwrap.dedent(get_text(clean)))
     except (ValueError, RecursionError):
