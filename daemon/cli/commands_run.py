@@ -1,10 +1,72 @@
-"""CLI commands for the run concern."""
+"""``wijkbode run``: the daemon."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
+from contextlib import AsyncExitStack
 from typing import Any
+
+from daemon import logs
+from daemon.app import Components, run_daemon
+from daemon.cli.common import config_from, parse_instant
+from daemon.clock import Clock, ScaledClock, SystemClock
+from daemon.config import Config
+from daemon.errors import ConfigError
+from daemon.store import Store
+from daemon.wiring import build_components
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Filled in by its issue."""
+    run = subparsers.add_parser(
+        "run",
+        help="Start de daemon / Run the daemon",
+        description=(
+            "Draait Wijkbode tot SIGTERM of SIGINT; meldt zich bij systemd als die er is. "
+            "/ Runs Wijkbode until SIGTERM or SIGINT; notifies systemd when started under it."
+        ),
+    )
+    run.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        help="begin de klok op dit tijdstip (demo) / start the clock at this time (demo)",
+    )
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="laat de klok N keer zo snel lopen (demo) / run the clock N times as fast (demo)",
+    )
+    run.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR")
+    run.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    logs.configure(args.log_level)
+    config = config_from(args)
+    config.check_runnable()
+    clock = _clock(args, config)
+    asyncio.run(
+        run_daemon(
+            functools.partial(Store.open, config.state_dir),
+            functools.partial(_build, config),
+            clock,
+        )
+    )
+    return 0
+
+
+def _clock(args: argparse.Namespace, config: Config) -> Clock:
+    if args.now is None and args.speed is None:
+        return SystemClock()
+    if args.speed is not None and args.speed <= 0:
+        raise ConfigError(f"--speed: moet positief zijn (must be positive), niet {args.speed}")
+    start = parse_instant(args.now, config.timezone, "--now") if args.now else SystemClock().now()
+    return ScaledClock(start, args.speed or 1.0)
+
+
+async def _build(
+    config: Config, store: Store, clock: Clock, resources: AsyncExitStack
+) -> Components:
+    return await build_components(config, store, clock, resources)
