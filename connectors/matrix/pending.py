@@ -67,6 +67,8 @@ class PendingDecryption:
         decrypted: list[tuple[str, Any]] = []
         for event_id, held in list(self._held.items()):
             event = nio.MegolmEvent.from_dict(held.source)
+            if not self._has_key(held.room_id, event):
+                continue
             try:
                 result = self._client.olm.decrypt_megolm_event(event, held.room_id)
             except nio.EncryptionError:
@@ -74,6 +76,11 @@ class PendingDecryption:
             del self._held[event_id]
             decrypted.append((held.room_id, result))
         return decrypted
+
+    def _has_key(self, room_id: str, event: Any) -> bool:
+        # Asking the store first keeps nio from logging a warning on every retry.
+        store = self._client.olm.inbound_group_store
+        return store.get(room_id, event.sender_key, event.session_id) is not None
 
     def expired(self) -> list[ChatUndecryptable]:
         """Events that waited longer than ``hold_s``; removed and logged once."""
