@@ -8,8 +8,9 @@ from __future__ import annotations
 from daemon.store.chat import ChatQueries
 from daemon.store.core import CoreQueries
 from daemon.store.engine import EngineQueries
+from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
 
 
-class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries):
+class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries, FeedQueries):
     """All typed queries, bound to the connection of one open transaction."""

@@ -1,0 +1,160 @@
+"""The core group's room hears of every newly filed item: one post each, or one digest.
+
+Filing (from mail, chat or the CLI) only queues a feed entry, inside its own
+transaction. The feed waits until the arrivals have been quiet for a moment,
+then posts everything waiting in one transaction that also marks it posted:
+a few items become a post each (with their documents attached), a burst (200
+mails after a weekend offline) becomes one short digest. So each item is
+announced exactly once, however the daemon is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from daemon.clock import Clock
+from daemon.i18n import Translator, bilingual
+from daemon.model import Item, ItemId, Meeting
+from daemon.ports.outbox import ChannelName, ChatPost, NewEffect
+from daemon.safe_text import untrusted, untrusted_html
+from daemon.store import Store, Tx
+from daemon.store.feed import FeedEntry
+
+log = logging.getLogger("wijkbode.room_feed")
+
+ItemPostRenderer = Callable[[Item, Meeting | None, str], ChatPost]
+DIGEST_LINES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    room: str  # the core group's room
+    digest_threshold: int = 5  # this many waiting items or more become one digest
+    quiet_seconds: float = 2.0  # wait for a burst to settle (real time)
+    max_wait_seconds: float = 20.0  # but never hold a post longer than this
+    poll_seconds: float = 10.0  # notice entries written by another process (the CLI)
+
+
+async def queue_item_post(tx: Tx, item_id: ItemId, reason: str, now: datetime) -> None:
+    """Queue a post about ``item_id`` in the filing transaction (``reason``: filed, version)."""
+    await tx.queue_feed_entry(item_id, reason, now)
+
+
+class RoomFeed:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: FeedSettings,
+        render_item: ItemPostRenderer,
+        *,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._render_item = render_item
+        self._on_enqueued = on_enqueued
+        self._arrived = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was queued; post it once arrivals have been quiet for a moment."""
+        self._arrived.set()
+
+    async def run(self) -> None:
+        while True:
+            await _wait(self._arrived, self._settings.poll_seconds)
+            await self._settle()
+            if await self.flush():
+                self._on_enqueued()
+
+    async def _settle(self) -> None:
+        """Debounce: keep waiting while entries keep arriving, up to ``max_wait_seconds``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.max_wait_seconds
+        while True:
+            self._arrived.clear()
+            remaining = min(self._settings.quiet_seconds, deadline - loop.time())
+            if remaining <= 0 or not await _wait(self._arrived, remaining):
+                return
+
+    async def flush(self) -> int:
+        """Post everything waiting; returns the number of outbox rows written."""
+        async with self._store.transaction() as tx:
+            entries = await tx.waiting_feed_entries()
+            if not entries:
+                return 0
+            posts = await self._posts(tx, entries)
+            now = self._clock.now()
+            for key, post in posts:
+                await tx.enqueue(
+                    NewEffect(ChannelName.MATRIX, self._settings.room, key, post), now=now
+                )
+            await tx.mark_feed_posted([e.id for e in entries], now)
+        log.info("room feed: %d item(s) posted as %d message(s)", len(entries), len(posts))
+        return len(posts)
+
+    async def _posts(self, tx: Tx, entries: list[FeedEntry]) -> list[tuple[str, ChatPost]]:
+        shown = await _load(tx, entries)
+        if len(shown) >= self._settings.digest_threshold:
+            key = f"feed/digest/{entries[0].id}-{entries[-1].id}"
+            return [(key, digest([(item, meeting) for _, item, meeting in shown]))]
+        return [
+            (f"feed/{entry.id}", self._render_item(item, meeting, entry.reason))
+            for entry, item, meeting in shown
+        ]
+
+
+async def _load(tx: Tx, entries: list[FeedEntry]) -> list[tuple[FeedEntry, Item, Meeting | None]]:
+    loaded = []
+    for entry in entries:
+        item = await tx.item(entry.item_id)
+        if item is None:  # cannot happen with foreign keys on; skip rather than stall the feed
+            continue
+        meeting = await tx.meeting(item.meeting) if item.meeting else None
+        loaded.append((entry, item, meeting))
+    return loaded
+
+
+def digest(shown: list[tuple[Item, Meeting | None]]) -> ChatPost:
+    """One message for a burst: a line per item (the first ``DIGEST_LINES``), no files."""
+    lines = [_digest_line(item, meeting) for item, meeting in shown[:DIGEST_LINES]]
+    more = len(shown) - len(lines)
+
+    def render(_: Translator) -> str:
+        head = _("{count} new items were filed:", count=len(shown))
+        tail = [_("… and {count} more; see !agenda.", count=more)] if more > 0 else []
+        return "\n".join([head, *(f"• {line}" for line in lines), *tail])
+
+    body = bilingual(render)
+    html_lines = [f"<li>{untrusted_html(line, 400)}</li>" for line in lines]
+
+    def render_html(_: Translator) -> str:
+        head = _("{count} new items were filed:", count=len(shown))
+        tail = f"<p>{_('… and {count} more; see !agenda.', count=more)}</p>" if more > 0 else ""
+        return f"<p>{head}</p><ul>{''.join(html_lines)}</ul>{tail}"
+
+    html = render_html(Translator("nl")) + "<hr>" + render_html(Translator("en"))
+    return ChatPost(body=body, html=html)
+
+
+def _digest_line(item: Item, meeting: Meeting | None) -> str:
+    where = meeting.id if meeting else "—"
+    flags = " (te laat / late)" if item.late else ""
+    return (
+        f"#{item.id} [{item.kind.value}] {untrusted(item.title, 120)}"
+        f" — {untrusted(item.submitter, 80)} → {where}{flags}"
+    )
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for ``event`` up to ``seconds``; True if it was set."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
