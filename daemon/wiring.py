@@ -48,8 +48,19 @@ async def build_components(
 
 async def _channels(config: Config, store: Store, resources: AsyncExitStack) -> list[Channel]:
     channels: list[Channel] = []
-    del config, store, resources  # connectors are added here as they land
+    del store  # the mail and Matrix channels read documents from it (added with their issues)
+    if config.caldav is not None:
+        channels.append(await _caldav_channel(config, resources))
     return channels
+
+
+async def _caldav_channel(config: Config, resources: AsyncExitStack) -> Channel:
+    from connectors.calendar import CaldavChannel
+
+    assert config.caldav is not None
+    channel = CaldavChannel(config.caldav, config.timezone)
+    resources.push_async_callback(channel.close)
+    return channel
 
 
 def _reload_on_sighup(
