@@ -4,7 +4,7 @@
 ``UnparseableMail``, and the intake quarantines the mail with that reason).
 The core never sees an ``email.message`` object, imap-tools or a charset.
 
-The IMAP ``MailSource`` protocol lives at the end of this module.
+The IMAP ``MailSource`` protocol and ``RawMail`` live in ``daemon.ports.mailbox``.
 """
 
 from __future__ import annotations
@@ -182,4 +182,4 @@ def authentication_failed(
 
 # --- MailSource (IMAP) -------------------------------------------------------
 # The protocol the IMAP connector implements (UIDs, IDLE wake-ups, moves to
-# the processed and quarantine folders) is added here by the IMAP work.
+# the processed and quarantine folders) is in ``daemon.ports.mailbox``.
