@@ -8,6 +8,6 @@ into ``TransientError`` / ``PermanentError``.
 """
 
 from connectors.imap.resilient import ResilientMailSource
-from connectors.imap.source import ImapMailSource, ssl_context_for
+from connectors.imap.source import ImapMailSource
 
-__all__ = ["ImapMailSource", "ResilientMailSource", "ssl_context_for"]
+__all__ = ["ImapMailSource", "ResilientMailSource"]

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from connectors.imap.errors import translated_call
 from connectors.imap.session import ImapLogin, ImapSession
+from connectors.tls import client_context
 from daemon.config.schema import ImapConfig
 from daemon.errors import TransientError
 from daemon.ports.mailbox import MailSource, RawMail
@@ -30,17 +29,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 DEFAULT_COMMAND_TIMEOUT = 60.0  # seconds a server may stay silent within one command
-
-
-def ssl_context_for(ca_file: Path | None) -> ssl.SSLContext:
-    """A verifying client context; with ``ca_file`` that CA is trusted too.
-
-    imap-tools without a context would accept any certificate.
-    """
-    context = ssl.create_default_context()
-    if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
-    return context
 
 
 class ImapMailSource:
@@ -83,7 +71,7 @@ class ImapMailSource:
             username=config.username,
             password=config.password.reveal() if config.password else None,
             oauth2_token=config.oauth2_token.reveal() if config.oauth2_token else None,
-            ssl_context=None if plain else ssl_context_for(config.ca_file),
+            ssl_context=None if plain else client_context(config.ca_file),
             timeout=self._command_timeout,
         )
 
