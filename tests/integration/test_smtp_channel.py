@@ -1,0 +1,301 @@
+"""The outbox's SMTP channel against the harness' real relay (aiosmtpd, Dovecot behind LMTP)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from conftest import MakeRelay
+
+from connectors.smtp import SmtpChannel
+from daemon.config.schema import ImapConfig, MailConfig, SmtpConfig
+from daemon.config.secret import Secret
+from daemon.errors import PermanentError, TransientError
+from daemon.ports.outbox import (
+    ChannelName,
+    DocumentRef,
+    Effect,
+    EffectStatus,
+    MailOut,
+    message_id_for,
+)
+from daemon.store.documents import DocumentStore
+from harness.dovecot import DovecotServer, MailAccount
+from harness.smtp import CaptureView, SmtpRelay
+from harness.tls import SelfSignedCert
+
+OUR_ADDRESS = "wijkalliantie@wijk.test"
+RESIDENT = "bewoner@example.org"
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def mail_config(
+    relay: SmtpRelay,
+    tmp_path: Path,
+    *,
+    login: tuple[str, str] | None = None,
+    trust_ca: bool = True,
+) -> MailConfig:
+    """Our mail settings for ``relay``, in its TLS mode; the password sits in a file."""
+    password = None
+    if login is not None:
+        secret_file = tmp_path / f"smtp-{secrets.token_hex(4)}.password"
+        secret_file.write_text(login[1], encoding="utf-8")
+        password = Secret(where="test: mail.smtp.password", file=secret_file)
+    security = {"plain": "none", "starttls": "starttls", "tls": "tls"}[relay.mode]
+    smtp = SmtpConfig(
+        host=relay.host,
+        port=relay.port,
+        security=security,
+        username=login[0] if login else None,
+        password=password,
+        ca_file=relay.cert.cert_file if relay.cert and trust_ca else None,
+    )
+    imap = ImapConfig(host="127.0.0.1", username="unused", password=None, oauth2_token=None)
+    return MailConfig(address=OUR_ADDRESS, imap=imap, smtp=smtp)
+
+
+def effect_for(mail: MailOut, key: str = "receipt:1") -> Effect:
+    """An outbox row as the dispatcher hands it to the channel."""
+    return Effect(
+        id=1,
+        channel=ChannelName.MAIL,
+        destination=mail.to[0],
+        key=key,
+        payload=mail,
+        created_at=datetime(2027, 3, 1, 9, 0, tzinfo=UTC),
+        status=EffectStatus.PENDING,
+        attempts=0,
+        next_attempt_at=None,
+        last_error=None,
+        delivered_at=None,
+        remote_id=None,
+    )
+
+
+def a_receipt(recipient: str, **changes: object) -> MailOut:
+    """A receipt in a thread, Dutch subject with an accent, plain and HTML text."""
+    fields: dict[str, object] = {
+        "to": (recipient,),
+        "subject": "Ontvangen: agendapunt ‘Café de Hoek’ [wijkalliantie]",
+        "text": "Uw agendapunt is ontvangen.\n\nYour agenda item was received.\n",
+        "html": "<p>Uw agendapunt is <b>ontvangen</b>.</p>",
+        "message_id": message_id_for(f"receipt:{secrets.token_hex(4)}", "wijk.test"),
+        "in_reply_to": "<origineel-1@gemeente.example>",
+        "references": ("<start@gemeente.example>", "<origineel-1@gemeente.example>"),
+        "auto_submitted": "auto-replied",
+    }
+    fields.update(changes)
+    return MailOut(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def documents(tmp_path: Path) -> DocumentStore:
+    return DocumentStore(tmp_path / "documents")
+
+
+async def test_mail_with_attachment_arrives_with_exact_headers(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    """STARTTLS + AUTH: the relay receives our Message-ID, the threading headers,
+    Auto-Submitted, both text parts and the stored document, from our address."""
+    sha = await documents.put(PDF)
+    mail = a_receipt(
+        RESIDENT, attachments=(DocumentRef(sha, "Notulen maart.pdf", "application/pdf"),)
+    )
+    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+
+    remote_id = await channel.deliver(effect_for(mail))
+
+    [captured] = captured_mail.mail()
+    message = captured.message
+    assert remote_id == mail.message_id
+    assert (captured.mail_from, captured.rcpt_tos) == (OUR_ADDRESS, (RESIDENT,))
+    assert message["Message-ID"] == mail.message_id
+    assert message["In-Reply-To"] == "<origineel-1@gemeente.example>"
+    assert message["References"] == "<start@gemeente.example> <origineel-1@gemeente.example>"
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert str(message["From"]) == f"Wijkbode <{OUR_ADDRESS}>"
+    assert (message["To"], message["Subject"]) == (RESIDENT, mail.subject)
+    assert message["Date"] is not None
+    assert body_of(message, "plain") == mail.text
+    assert body_of(message, "html") == f"{mail.html}\n"
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == "Notulen maart.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == PDF
+
+
+def body_of(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert isinstance(part, EmailMessage)
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content.replace("\r\n", "\n")  # the wire's CRLF line ends
+
+
+async def test_a_resend_carries_the_same_message_id(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    """Delivering the same effect again (an unconfirmed attempt) sends the same Message-ID,
+    so the receiving side can recognise the repeat; no Auto-Submitted when it is None."""
+    mail = a_receipt(RESIDENT, html=None, auto_submitted=None, in_reply_to=None, references=())
+    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+
+    await channel.deliver(effect_for(mail))
+    await channel.deliver(effect_for(mail))
+
+    messages = captured_mail.messages()
+    assert [m["Message-ID"] for m in messages] == [mail.message_id] * 2
+    assert [m["Auto-Submitted"] for m in messages] == [None, None]
+    assert [m.get_content_type() for m in messages] == ["text/plain"] * 2
+
+
+async def test_implicit_tls_with_auth_delivers(
+    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+) -> None:
+    """``security = "tls"``: TLS from the first byte, then AUTH."""
+    relay = await make_smtp_relay("tls", users={"wijkbode": "geheim"}, relay_requires_auth=True)
+    channel = SmtpChannel(mail_config(relay, tmp_path, login=("wijkbode", "geheim")), documents)
+    mail = a_receipt(RESIDENT)
+
+    await channel.deliver(effect_for(mail))
+
+    assert [m["Message-ID"] for m in relay.captured()] == [mail.message_id]
+
+
+async def test_refused_recipient_is_permanent(
+    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+) -> None:
+    """The relay refuses to relay without a login (550 at RCPT): the address is rejected
+    for good, with the server's words in the error."""
+    relay = await make_smtp_relay("plain", relay_requires_auth=True)
+    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+
+    with pytest.raises(PermanentError, match=r"address rejected.*bewoner@example.org: 550"):
+        await channel.deliver(effect_for(a_receipt(RESIDENT)))
+
+    assert relay.captured() == []
+
+
+async def test_partly_refused_mail_counts_as_delivered(
+    make_smtp_relay: MakeRelay,
+    dovecot: DovecotServer,
+    mailbox_user: MailAccount,
+    documents: DocumentStore,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One recipient accepted and one refused: the accepted one has it, so it is not sent
+    again (which would double it); the refusal is logged."""
+    relay = await make_smtp_relay("plain", relay_requires_auth=True)
+    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+    mail = a_receipt(mailbox_user.address, to=(mailbox_user.address, RESIDENT))
+
+    with caplog.at_level(logging.WARNING, logger="connectors.smtp"):
+        remote_id = await channel.deliver(effect_for(mail))
+
+    delivered = list((dovecot.maildir(mailbox_user.name) / "new").iterdir())
+    assert remote_id == mail.message_id
+    assert len(delivered) == 1
+    assert mail.message_id.encode() in delivered[0].read_bytes()
+    assert [RESIDENT in r.getMessage() for r in caplog.records] == [True]
+
+
+async def test_unknown_local_mailbox_is_permanent(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    """A 5xx after DATA (the mailbox server does not know the user) parks the mail too."""
+    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+
+    with pytest.raises(PermanentError, match=r"mail rejected\): 550"):
+        await channel.deliver(effect_for(a_receipt("niemand-hier@wijk.test")))
+
+
+async def test_deferred_delivery_is_transient(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    dovecot: DovecotServer,
+    mailbox_user: MailAccount,
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    """With the mailbox server down the relay answers 451: try again later."""
+    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    await dovecot.stop()
+    try:
+        with pytest.raises(TransientError, match="451"):
+            await channel.deliver(effect_for(a_receipt(mailbox_user.address)))
+    finally:
+        await dovecot.start()
+
+
+async def test_stopped_relay_is_transient(
+    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+) -> None:
+    """Connection refused: the relay may come back."""
+    relay = await make_smtp_relay("plain")
+    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+    await relay.stop()
+
+    with pytest.raises(TransientError, match="SMTP"):
+        await channel.deliver(effect_for(a_receipt(RESIDENT)))
+
+
+async def test_wrong_password_is_transient_and_says_so(
+    smtp_relay: SmtpRelay, documents: DocumentStore, tmp_path: Path
+) -> None:
+    """Our own login failing is not the mail's fault: it waits (with backoff) for a fix
+    instead of parking every receipt."""
+    config = mail_config(smtp_relay, tmp_path, login=("wijkbode", "fout"))
+    channel = SmtpChannel(config, documents)
+
+    with pytest.raises(TransientError, match="SMTP login refused"):
+        await channel.deliver(effect_for(a_receipt(RESIDENT)))
+
+
+async def test_untrusted_certificate_is_refused(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    tls_cert: SelfSignedCert,
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    """Without ``ca_file`` the self-signed certificate is not trusted: nothing is sent."""
+    config = mail_config(smtp_relay, tmp_path, login=smtp_login, trust_ca=False)
+    channel = SmtpChannel(config, documents)
+    view = smtp_relay.view()
+
+    with pytest.raises(TransientError, match="certificate"):
+        await channel.deliver(effect_for(a_receipt(RESIDENT)))
+
+    assert view.mail() == []
+    assert tls_cert.cert_file.exists()
+
+
+async def test_missing_document_is_permanent(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    documents: DocumentStore,
+    tmp_path: Path,
+) -> None:
+    missing = DocumentRef("ab" * 32, "weg.pdf", "application/pdf")
+    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+
+    with pytest.raises(PermanentError, match="document store"):
+        await channel.deliver(effect_for(a_receipt(RESIDENT, attachments=(missing,))))
