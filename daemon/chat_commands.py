@@ -1,0 +1,526 @@
+"""What a chat message asks for: a filing, an afspraak, a ``!command``, or nothing.
+
+Pure parsing, no store and no clock: ``parse_request`` turns a message's text
+into one typed request for :mod:`daemon.chat_actions`. Filing prefixes and
+commands are Dutch with English aliases, case-insensitive:
+
+- ``Agendapunt: <title>`` (``Agenda item:``), ``Ter kennisgeving:`` (``For
+  information:``), ``Actualiteit:`` (``Current affair:``), ``Stuk:``
+  (``Document:``); the title is the rest of the first line, the text the rest.
+  ``Agendapunt (direct): ...`` puts a point straight on the next agenda
+  without the deadline check (RULES.md: during the previous meeting).
+  Tags as in mail subjects (``[kerngroep]``, ``[2027-05-18]``) pick the meeting.
+- ``Afspraak: <what> @owner voor <date>`` (``Agreement: ... by <date>``).
+- ``!command args``: see ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from difflib import get_close_matches
+from html.parser import HTMLParser
+from urllib.parse import unquote
+
+from daemon.afspraak_dates import parse_due
+from daemon.i18n import mark
+from daemon.model import AgreementId, ItemId, Kind, SeriesId
+from daemon.subject import MAX_TITLE_CHARS, parse_subject
+
+MAX_AGREEMENT_CHARS = 300
+
+# --- requests -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileItem:
+    """File an item of ``kind``; ``series``/``on_date`` come from tags in the title."""
+
+    kind: Kind
+    title: str
+    text: str
+    series: SeriesId | None = None
+    on_date: date | None = None
+    direct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BadFiling:
+    """A filing prefix whose message cannot be filed as written; ``problem`` is a msgid."""
+
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAgreement:
+    """An afspraak; a missing part (``None``/empty) means: ask, do not record.
+
+    ``unclear_due`` is the date phrase that could not be read, for the question.
+    """
+
+    what: str
+    owner: str | None
+    due: date | None
+    unclear_due: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAgenda:
+    meeting: str | None  # a meeting id, a date or a series; None: the next meeting
+
+
+@dataclass(frozen=True, slots=True)
+class ShowDeadlines:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowAgreements:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDone:
+    agreement: AgreementId
+
+
+@dataclass(frozen=True, slots=True)
+class CannotKeep:
+    agreement: AgreementId
+    motivation: str
+
+
+@dataclass(frozen=True, slots=True)
+class MoveItem:
+    item: ItemId
+    meeting: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawItem:
+    item: ItemId
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptItem:
+    item: ItemId
+
+
+@dataclass(frozen=True, slots=True)
+class RejectItem:
+    item: ItemId
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepForDiscussion:
+    item: ItemId
+
+
+@dataclass(frozen=True, slots=True)
+class BadCommand:
+    """A known command with wrong arguments; the answer shows its usage and ``problem``."""
+
+    spec: CommandSpec
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCommand:
+    word: str
+    suggestion: str | None
+
+
+Command = (
+    ShowHelp
+    | ShowAgenda
+    | ShowDeadlines
+    | ShowAgreements
+    | MarkDone
+    | CannotKeep
+    | MoveItem
+    | WithdrawItem
+    | AcceptItem
+    | RejectItem
+    | KeepForDiscussion
+)
+Request = FileItem | BadFiling | RecordAgreement | Command | BadCommand | UnknownCommand
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command: its Dutch name, aliases, usage line, what it does, and who may use it."""
+
+    name: str
+    aliases: tuple[str, ...]
+    usage: str
+    summary: str  # msgid
+    read_only: bool
+    announce_rooms: bool = False  # also answered in the announce rooms
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("help", ("hulp",), "!help", mark("this list"), True, True),
+    CommandSpec(
+        "agenda", (), "!agenda [vergadering]", mark("the agenda of the next (or a) meeting"), True,
+        True,
+    ),
+    CommandSpec(
+        "deadlines", ("termijnen",), "!deadlines", mark("the coming deadlines"), True, True
+    ),
+    CommandSpec("afspraken", ("agreements",), "!afspraken", mark("the open agreements"), True),
+    CommandSpec("klaar", ("done",), "!klaar A-ID", mark("an agreement is done"), False),
+    CommandSpec(
+        "kan-niet", ("kanniet", "cannot"), "!kan-niet A-ID <motivatie>",
+        mark("an agreement cannot be kept (with a motivation)"), False,
+    ),
+    CommandSpec(
+        "verplaats", ("move",), "!verplaats ID <vergadering>",
+        mark("move an item to another meeting"), False,
+    ),
+    CommandSpec("intrekken", ("withdraw",), "!intrekken ID", mark("withdraw an item"), False),
+    CommandSpec(
+        "accepteer", ("accept",), "!accepteer ID", mark("accept an item awaiting acceptance"),
+        False,
+    ),
+    CommandSpec(
+        "weiger", ("reject",), "!weiger ID [reden]", mark("reject an item awaiting acceptance"),
+        False,
+    ),
+    CommandSpec(
+        "besluitrijp", ("decision-ready",), "!besluitrijp ID ter-bespreking",
+        mark("keep a late stuk on its meeting for discussion, no decision"), False,
+    ),
+)  # fmt: skip
+_BY_WORD = {word: spec for spec in COMMANDS for word in (spec.name, *spec.aliases)}
+
+MOTIVATION_MISSING = mark("An agreement that cannot be kept needs a motivation.")
+ONLY_FOR_DISCUSSION = mark(
+    "A late stuk can only be kept “ter-bespreking” (for discussion, no decision)."
+)
+EMPTY_TITLE = mark("The title is missing: write it after the colon.")
+DIRECT_ONLY_AGENDAPUNT = mark("Only an agendapunt can go on the agenda directly.")
+UNKNOWN_FLAG = mark("Between the brackets only “direct” is known.")
+
+# --- parsing ------------------------------------------------------------------------
+
+_COMMAND = re.compile(r"^!(?P<word>[a-z][a-z-]{0,30})(?:\s+(?P<args>.*))?\Z", re.S | re.I)
+_KINDS = {
+    "agendapunt": Kind.AGENDAPUNT, "agenda item": Kind.AGENDAPUNT,
+    "agenda-item": Kind.AGENDAPUNT, "agendaitem": Kind.AGENDAPUNT,
+    "ter kennisgeving": Kind.TER_KENNISGEVING, "ter-kennisgeving": Kind.TER_KENNISGEVING,
+    "for information": Kind.TER_KENNISGEVING,
+    "actualiteit": Kind.ACTUALITEIT, "current affair": Kind.ACTUALITEIT,
+    "stuk": Kind.STUK, "document": Kind.STUK,
+}  # fmt: skip
+_FILING = re.compile(
+    r"^(?P<word>agendapunt|agenda[ -]?item|ter[ -]kennisgeving|for information|actualiteit"
+    r"|current affair|stuk|document)\s*(?:\((?P<flag>[^()\n]{0,30})\))?\s*:(?P<rest>.*)\Z",
+    re.S | re.I,
+)
+_AGREEMENT = re.compile(r"^(?:afspraak|agreement)\s*:(?P<rest>.*)\Z", re.S | re.I)
+_DIRECT_FLAGS = frozenset({"direct", "direkt", "directly"})
+# A reply's quoted fallback ("> <@jan:x> ...") that older clients put before the text.
+_REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
+_ITEM_ID = re.compile(r"^(?:#|wb-?)?(?P<n>\d{1,9})$", re.I)
+_AGREEMENT_ID = re.compile(r"^(?:#|a-?)?(?P<n>\d{1,9})$", re.I)
+_FOR_DISCUSSION = frozenset(
+    {"ter-bespreking", "terbespreking", "ter bespreking", "for-discussion", "discussion"}
+)
+
+
+def parse_request(
+    body: str,
+    *,
+    received_at: datetime,
+    known_series: Collection[str] = (),
+    mentions: Sequence[Mention] = (),
+) -> Request | None:
+    """The request in a message, or ``None`` for ordinary conversation.
+
+    ``received_at`` (aware, local time) is the base for relative due dates;
+    ``mentions`` are the pills (mention links) of the formatted body.
+    """
+    text = _REPLY_FALLBACK.sub("", body).strip()
+    command = _COMMAND.match(text)
+    if command is not None:
+        return parse_command(command["word"].lower(), (command["args"] or "").strip())
+    filing = _FILING.match(text)
+    if filing is not None:
+        return _filing(filing, known_series)
+    agreement = _AGREEMENT.match(text)
+    if agreement is not None:
+        return parse_agreement(agreement["rest"], received_at, mentions)
+    return None
+
+
+def is_pin(key: str) -> bool:
+    """A 📌 reaction, with or without the emoji variation selector (U+FE0F)."""
+    return key.replace("\ufe0f", "").strip() == "📌"
+
+
+# --- filing -------------------------------------------------------------------------
+
+
+def _filing(match: re.Match[str], known_series: Collection[str]) -> FileItem | BadFiling:
+    kind = _KINDS[" ".join(match["word"].lower().split())]
+    flag = " ".join((match["flag"] or "").lower().split())
+    if flag and flag not in _DIRECT_FLAGS:
+        return BadFiling(UNKNOWN_FLAG)
+    direct = bool(flag)
+    if direct and kind is not Kind.AGENDAPUNT:
+        return BadFiling(DIRECT_ONLY_AGENDAPUNT)
+    title_line, text = _title_and_text(match["rest"])
+    if not title_line:
+        return BadFiling(EMPTY_TITLE)
+    info = parse_subject(title_line, known_series)
+    if len(title_line) > MAX_TITLE_CHARS:
+        # The whole first line stays readable in the text; the title is cut.
+        text = f"{title_line}\n\n{text}".strip()
+    return FileItem(kind, info.title, text, info.series, info.on_date, direct)
+
+
+def _title_and_text(rest: str) -> tuple[str, str]:
+    """The first non-empty line and everything after it."""
+    lines = rest.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return "", ""
+    return " ".join(lines[0].split()), "\n".join(lines[1:]).strip()
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+def parse_command(word: str, args: str) -> Request:
+    """A ``!word args`` command; unknown words get the closest known one as a hint."""
+    spec = _BY_WORD.get(word)
+    if spec is None:
+        close = get_close_matches(word, list(_BY_WORD), n=1, cutoff=0.6)
+        return UnknownCommand(word, _BY_WORD[close[0]].name if close else None)
+    parts = args.split(maxsplit=1)
+    first, rest = (parts[0] if parts else ""), (parts[1].strip() if len(parts) > 1 else "")
+    return _COMMAND_PARSERS[spec.name](spec, args, first, rest)
+
+
+def _help(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    return ShowHelp()
+
+
+def _agenda(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    return ShowAgenda(args or None)
+
+
+def _deadlines(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    return ShowDeadlines()
+
+
+def _agreements(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    return ShowAgreements()
+
+
+def _done(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    agreement = agreement_id(first)
+    if agreement is None or rest:
+        return BadCommand(spec)
+    return MarkDone(agreement)
+
+
+def _cannot(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    agreement = agreement_id(first)
+    if agreement is None:
+        return BadCommand(spec)
+    if not rest:
+        return BadCommand(spec, MOTIVATION_MISSING)
+    return CannotKeep(agreement, rest)
+
+
+def _move(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    if item is None or not rest:
+        return BadCommand(spec)
+    return MoveItem(item, rest)
+
+
+def _withdraw(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    return BadCommand(spec) if item is None or rest else WithdrawItem(item)
+
+
+def _accept(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    return BadCommand(spec) if item is None or rest else AcceptItem(item)
+
+
+def _reject(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    return BadCommand(spec) if item is None else RejectItem(item, rest)
+
+
+def _keep(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    if item is None:
+        return BadCommand(spec)
+    if " ".join(rest.lower().split()) not in _FOR_DISCUSSION:
+        return BadCommand(spec, ONLY_FOR_DISCUSSION)
+    return KeepForDiscussion(item)
+
+
+_COMMAND_PARSERS = {
+    "help": _help,
+    "agenda": _agenda,
+    "deadlines": _deadlines,
+    "afspraken": _agreements,
+    "klaar": _done,
+    "kan-niet": _cannot,
+    "verplaats": _move,
+    "intrekken": _withdraw,
+    "accepteer": _accept,
+    "weiger": _reject,
+    "besluitrijp": _keep,
+}
+
+
+def item_id(text: str) -> ItemId | None:
+    """``12``, ``#12`` or ``WB-12`` (as mail receipts write it)."""
+    match = _ITEM_ID.match(text.strip())
+    return None if match is None else ItemId(int(match["n"]))
+
+
+def agreement_id(text: str) -> AgreementId | None:
+    """``3``, ``#3``, ``A3`` or ``A-3`` (as listings write it)."""
+    match = _AGREEMENT_ID.match(text.strip())
+    return None if match is None else AgreementId(int(match["n"]))
+
+
+# --- afspraken ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A mention pill of a formatted message: the text shown and the user it links to."""
+
+    text: str
+    user_id: str
+
+
+_MXID = re.compile(r"@[a-z0-9._=/+\-]+:[a-z0-9.\-]+(?::\d{1,5})?", re.I)
+_AT_NAME = re.compile(r"(?<![\w@])@(?P<name>[^\W\d_][\w.\-]{0,40})", re.UNICODE)
+_LEAD_WORDS = r"voor|tot|uiterlijk|op|by|before|until|due|on"
+_LEAD = re.compile(rf"(?<!\w)(?:{_LEAD_WORDS})(?!\w)", re.I)
+_SPAN_START = re.compile(r"(?<!\w)(?:binnen|over|within|in)\s+\S+\s+\S+", re.I)
+_DANGLING = re.compile(rf"(?:\s+(?:{_LEAD_WORDS}|en|and))+\s*$", re.I)
+_SEPARATORS = " \t-–—:,;."
+_DATE_WORDS = 5
+_MAX_CANDIDATES = 12
+
+
+def parse_agreement(
+    rest: str, received_at: datetime, mentions: Sequence[Mention] = ()
+) -> RecordAgreement:
+    """``<what> @owner voor <date>``, in any order of owner and date."""
+    text = " ".join(rest.split())
+    owner, text = _owner(text, mentions)
+    due, text, unclear = _due(text, received_at)
+    what = _DANGLING.sub("", text).strip(_SEPARATORS)
+    if len(what) > MAX_AGREEMENT_CHARS:
+        what = what[: MAX_AGREEMENT_CHARS - 1].rstrip() + "…"
+    return RecordAgreement(what, owner, due, unclear)
+
+
+def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str]:
+    """The first mention (a pill, a Matrix id, or ``@name``) and the text without it."""
+    for mention in mentions:
+        for shown in (f"@{mention.text}", mention.text):
+            at = text.find(shown) if shown.strip() else -1
+            if at >= 0:
+                return mention.user_id, _cut(text, at, at + len(shown))
+    mxid = _MXID.search(text)
+    if mxid is not None:
+        return mxid[0], _cut(text, mxid.start(), mxid.end())
+    name = _AT_NAME.search(text)
+    if name is not None:
+        return name["name"].rstrip(".-"), _cut(text, name.start(), name.end())
+    return None, text
+
+
+def _due(text: str, base: datetime) -> tuple[date | None, str, str | None]:
+    """(due date, text without the date phrase, an unreadable date phrase)."""
+    candidates: list[tuple[int, int]] = []  # (where the phrase starts, where it is cut)
+    for lead in _LEAD.finditer(text):
+        candidates.append((lead.end(), lead.start()))
+    for span in _SPAN_START.finditer(text):
+        candidates.append((span.start(), span.start()))
+    # The last few candidates only: a date ends the sentence, and a huge message
+    # must not cost thousands of parse attempts.
+    for start, cut_from in sorted(candidates, reverse=True)[:_MAX_CANDIDATES]:
+        words = text[start:].split()
+        for count in range(min(len(words), _DATE_WORDS), 0, -1):
+            phrase = " ".join(words[:count])
+            found = parse_due(phrase, base)
+            if found is not None:
+                end = text.find(phrase, start) + len(phrase)
+                return found, _cut(text, cut_from, end), None
+    trailing = _trailing_date(text, base)
+    if trailing is not None:
+        return trailing
+    leads = list(_LEAD.finditer(text))
+    unclear = text[leads[-1].end() :].strip(_SEPARATORS) if leads else None
+    return None, text, unclear or None
+
+
+def _trailing_date(text: str, base: datetime) -> tuple[date | None, str, str | None] | None:
+    """A date at the very end without a lead word ("... @jan vrijdag")."""
+    words = text.split()
+    for count in range(min(len(words) - 1, _DATE_WORDS), 0, -1):
+        phrase = " ".join(words[-count:])
+        found = parse_due(phrase, base)
+        if found is not None:
+            return found, " ".join(words[:-count]), None
+    return None
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    return " ".join(f"{text[:start]} {text[end:]}".split())
+
+
+class _PillParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[Mention] = []
+        self._user: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = unquote(dict(attrs).get("href") or "")
+        if tag == "a" and href.startswith("https://matrix.to/#/@"):
+            self._user = href.removeprefix("https://matrix.to/#/").split("?")[0]
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._user is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._user is not None:
+            if _MXID.fullmatch(self._user):
+                self.found.append(Mention("".join(self._text).strip(), self._user))
+            self._user = None
+
+
+def pills(formatted_body: str | None) -> tuple[Mention, ...]:
+    """The user mentions (``https://matrix.to/#/@user:server`` links) of a formatted body."""
+    if not formatted_body:
+        return ()
+    parser = _PillParser()
+    parser.feed(formatted_body)
+    parser.close()
+    return tuple(parser.found)
