@@ -90,7 +90,8 @@ def open_mailbox(login: ImapLogin) -> BaseMailBox:
         else:
             mailbox.login(login.username, login.password or "", initial_folder=None)
     except BaseException:
-        mailbox.client.shutdown()
+        with contextlib.suppress(OSError):
+            mailbox.client.shutdown()
         raise
     return mailbox
 
@@ -116,7 +117,8 @@ class ImapSession:
         try:
             return cls(mailbox, folder, use_move=use_move)
         except BaseException:
-            mailbox.client.shutdown()
+            with contextlib.suppress(OSError):
+                mailbox.client.shutdown()
             raise
 
     # -- setup --------------------------------------------------------------
