@@ -1,0 +1,113 @@
+"""The effects one mail causes, written inside its transaction: a receipt and a room post.
+
+Whether a receipt may go at all is decided here from RFC 3834 signals and the
+count of receipts this sender got in the last hour (from the store, so the
+limit holds across restarts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from daemon.mail.parsing import SenderHint
+from daemon.mail.settings import IntakeSettings
+from daemon.model import ItemId
+from daemon.ports.mail import ParsedMail
+from daemon.ports.outbox import ChannelName, ChatPost, MailOut, NewEffect
+from daemon.receipts import RECEIPT_WINDOW_HOURS, ReceiptTo, receipt_blocker
+from daemon.store import Tx
+
+__all__ = ["Correspondent", "enqueue_post", "enqueue_receipt"]
+
+log = logging.getLogger("wijkbode.mail")
+
+
+@dataclass(frozen=True, slots=True)
+class Correspondent:
+    """Who a receipt would answer, and what RFC 3834 needs to know about their mail."""
+
+    address: str
+    message_id: str | None  # None when the mail had no Message-ID of its own
+    references: tuple[str, ...]
+    is_auto: bool
+    is_bounce: bool
+    is_bulk_or_list: bool
+
+    @classmethod
+    def of(cls, parsed: ParsedMail) -> Correspondent:
+        return cls(
+            address=parsed.from_address,
+            message_id=None if parsed.message_id_synthesized else parsed.message_id,
+            references=parsed.references,
+            is_auto=parsed.is_auto,
+            is_bounce=parsed.is_bounce,
+            is_bulk_or_list=parsed.is_bulk_or_list,
+        )
+
+    @classmethod
+    def of_hint(cls, hint: SenderHint) -> Correspondent:
+        return cls(
+            address=hint.address,
+            message_id=hint.message_id,
+            references=hint.references,
+            is_auto=hint.is_auto,
+            is_bounce=hint.is_bounce,
+            is_bulk_or_list=hint.is_bulk_or_list,
+        )
+
+
+async def enqueue_receipt(
+    tx: Tx,
+    settings: IntakeSettings,
+    correspondent: Correspondent,
+    *,
+    key: str,
+    now: datetime,
+    compose: Callable[[ReceiptTo], MailOut],
+    item_id: ItemId | None = None,
+) -> bool:
+    """Add the receipt to the outbox unless RFC 3834 or the hourly limit forbids it.
+
+    With ``item_id`` the receipt's Message-ID joins the item's thread, so a
+    reply to the receipt reaches the item even without ``[WB-n]`` in its subject.
+    """
+    address = correspondent.address
+    recent = await tx.receipts_since(address, now - timedelta(hours=RECEIPT_WINDOW_HOURS))
+    blocker = receipt_blocker(
+        address,
+        is_auto=correspondent.is_auto,
+        is_bounce=correspondent.is_bounce,
+        is_bulk_or_list=correspondent.is_bulk_or_list,
+        our_address=settings.our_address,
+        sent_this_hour=recent,
+        per_hour=settings.receipts_per_sender_per_hour,
+    )
+    if blocker is not None:
+        log.info("no receipt for %s (%s): %s", key, address or "-", blocker.value)
+        return False
+    to = ReceiptTo(
+        key,
+        address,
+        correspondent.message_id,
+        correspondent.references,
+        settings.domain,
+        settings.timezone,
+    )
+    receipt = compose(to)
+    await tx.enqueue(NewEffect(ChannelName.MAIL, address, key, receipt), now=now)
+    if item_id is not None:
+        await tx.link_thread(receipt.message_id, item_id)
+    return True
+
+
+async def enqueue_post(
+    tx: Tx, settings: IntakeSettings, key: str, post: ChatPost, *, now: datetime
+) -> bool:
+    """Add a post for the core group's room, when a room is configured."""
+    if settings.core_room is None:
+        return False
+    await tx.enqueue(NewEffect(ChannelName.MATRIX, settings.core_room, key, post), now=now)
+    return True

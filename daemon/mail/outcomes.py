@@ -1,0 +1,187 @@
+"""What one understood mail becomes, each written in the caller's single transaction.
+
+A new item, a new version of an existing item's documents, a reply that
+brought nothing to store, or a repeat of a mail filed before. Each also
+records the mail as handled (so it is never filed twice) and adds its
+receipt and room post to the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from daemon.filing import IncomingDocument, attach_documents, file_submission
+from daemon.item_post import item_post_key, new_item_post, new_version_post
+from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
+from daemon.mail.notices import reply_post, reply_post_key
+from daemon.mail.settings import IntakeSettings
+from daemon.mail.understand import Understood, may_add_version
+from daemon.model import Item, ItemId, SeriesId, SeriesRules
+from daemon.ports.mail import ParsedMail
+from daemon.ports.mailbox import RawMail
+from daemon.receipts import filed_receipt, receipt_key, version_receipt
+from daemon.store import Tx
+from daemon.store.mail import HandledMail, MailOutcome
+
+__all__ = ["Arrival", "file_mail", "record_repeat"]
+
+log = logging.getLogger("wijkbode.mail")
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One mail as the intake has it by now: raw, parsed, understood, files stored."""
+
+    mail: RawMail
+    parsed: ParsedMail
+    understood: Understood
+    documents: tuple[IncomingDocument, ...]
+    now: datetime
+
+    def handled(self, outcome: MailOutcome, item_id: ItemId | None, folder: str) -> HandledMail:
+        return HandledMail(
+            folder=folder,
+            uidvalidity=self.mail.uidvalidity,
+            uid=self.mail.uid,
+            message_id=self.parsed.message_id,
+            content_sha256=self.parsed.content_sha256,
+            outcome=outcome,
+            item_id=item_id,
+            sender=self.parsed.from_address,
+            at=self.now,
+        )
+
+    @property
+    def receipt_key(self) -> str:
+        return receipt_key(self.mail.uidvalidity, self.mail.uid)
+
+
+async def file_mail(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> HandledMail:
+    """File the mail: as a version of the item its thread names (when allowed), else a new item."""
+    item = await _thread_item(tx, settings, arrival.understood)
+    if item is None:
+        handled = await _file_new(tx, settings, arrival)
+    else:
+        handled = await _add_version(tx, settings, arrival, item)
+    if not arrival.parsed.message_id_synthesized and handled.item_id is not None:
+        await tx.link_thread(arrival.parsed.message_id, handled.item_id)
+    await _finish(tx, settings, handled)
+    return handled
+
+
+async def record_repeat(
+    tx: Tx, settings: IntakeSettings, mail: RawMail, earlier: HandledMail, now: datetime
+) -> HandledMail:
+    """The same bytes were filed before (a renumbered folder, a mail moved back): no new item."""
+    handled = replace(
+        earlier,
+        folder=settings.folder,
+        uidvalidity=mail.uidvalidity,
+        uid=mail.uid,
+        outcome=MailOutcome.REPEAT,
+        at=now,
+        moved_at=None,
+    )
+    await _finish(tx, settings, handled)
+    log.info(
+        "mail %s/%s repeats %s/%s (item %s): not filed again",
+        mail.uidvalidity, mail.uid, earlier.uidvalidity, earlier.uid, earlier.item_id,
+    )  # fmt: skip
+    return handled
+
+
+async def _finish(tx: Tx, settings: IntakeSettings, handled: HandledMail) -> None:
+    await tx.record_handled(handled)
+    await tx.advance_last_uid(settings.folder, handled.uidvalidity, handled.uid, at=handled.at)
+
+
+async def _thread_item(tx: Tx, settings: IntakeSettings, understood: Understood) -> Item | None:
+    """The item this mail continues, by ``[WB-n]`` or by its thread, if the sender may add to it."""
+    item_id = ItemId(understood.item_ref) if understood.item_ref else None
+    if item_id is None:
+        item_id = await tx.item_for_thread(understood.thread_ids)
+    item = None if item_id is None else await tx.item(item_id)
+    if item is None or not may_add_version(item, understood, settings.partners):
+        return None
+    return item
+
+
+def _series_rules(settings: IntakeSettings, series: SeriesId | None) -> SeriesRules:
+    return settings.filing.rules[series or settings.filing.default_series]
+
+
+async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> HandledMail:
+    submission = replace(arrival.understood.submission, documents=arrival.documents)
+    filed = await file_submission(tx, submission, settings.filing)
+    item = filed.item
+    rules = _series_rules(settings, submission.series)
+    await enqueue_receipt(
+        tx,
+        settings,
+        Correspondent.of(arrival.parsed),
+        key=arrival.receipt_key,
+        now=arrival.now,
+        item_id=item.id,
+        compose=lambda to: filed_receipt(
+            to,
+            filed,
+            rules,
+            stored=[d.filename for d in arrival.documents],
+            rejected=arrival.parsed.rejected_attachments,
+            limits=settings.limits,
+        ),
+    )
+    post = new_item_post(filed, arrival.understood.sender, settings.filing)
+    await enqueue_post(tx, settings, item_post_key(item.id), post, now=arrival.now)
+    log.info(
+        "mail %s/%s filed as item %s (%s, meeting %s%s%s)",
+        arrival.mail.uidvalidity, arrival.mail.uid, item.id, item.kind.value, item.meeting,
+        ", late" if item.late else "", ", awaiting acceptance" if submission.awaiting_acceptance
+        else "",
+    )  # fmt: skip
+    return arrival.handled(MailOutcome.FILED, item.id, settings.folder)
+
+
+async def _add_version(
+    tx: Tx, settings: IntakeSettings, arrival: Arrival, item: Item
+) -> HandledMail:
+    version = await attach_documents(tx, item, arrival.documents, arrival.mail.internaldate)
+    meeting = await tx.meeting(item.meeting) if item.meeting else None
+    rules = _series_rules(settings, meeting.series if meeting else None)
+    rejected = arrival.parsed.rejected_attachments
+    if version or rejected:
+        await enqueue_receipt(
+            tx,
+            settings,
+            Correspondent.of(arrival.parsed),
+            key=arrival.receipt_key,
+            now=arrival.now,
+            item_id=item.id,
+            compose=lambda to: version_receipt(
+                to,
+                item,
+                version or None,
+                meeting,
+                rules,
+                received_at=arrival.mail.internaldate,
+                stored=[d.filename for d in arrival.documents],
+                rejected=rejected,
+                limits=settings.limits,
+            ),
+        )
+    sender = arrival.understood.sender
+    if version:
+        documents = await tx.documents_of(item.id, version)
+        post = new_version_post(item, version, documents, sender, meeting, settings.filing)
+        await enqueue_post(tx, settings, item_post_key(item.id, version), post, now=arrival.now)
+        log.info("mail %s/%s: version %s of item %s", arrival.mail.uidvalidity, arrival.mail.uid,
+                 version, item.id)  # fmt: skip
+        return arrival.handled(MailOutcome.VERSION, item.id, settings.folder)
+    post = reply_post(item, sender, arrival.parsed.subject, settings.timezone)
+    key = reply_post_key(arrival.mail.uidvalidity, arrival.mail.uid)
+    await enqueue_post(tx, settings, key, post, now=arrival.now)
+    log.info("mail %s/%s: reply about item %s without documents", arrival.mail.uidvalidity,
+             arrival.mail.uid, item.id)  # fmt: skip
+    return arrival.handled(MailOutcome.IGNORED, item.id, settings.folder)

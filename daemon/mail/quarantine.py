@@ -1,0 +1,101 @@
+"""Mail that cannot be understood: recorded, moved to the quarantine folder, never lost.
+
+The operator lists it with ``wijkbode quarantine`` and, after a fix, asks for
+``wijkbode quarantine retry ID``; the running intake then moves the mail back
+into its inbox folder, where it arrives with a new UID and fresh attempts.
+The sender hears (RFC 3834 permitting) that a person will look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
+from daemon.mail.notices import quarantine_key, quarantine_post
+from daemon.mail.parsing import SenderHint
+from daemon.mail.settings import IntakeSettings
+from daemon.ports.mailbox import RawMail
+from daemon.receipts import receipt_key, unreadable_receipt
+from daemon.store import Tx
+from daemon.store.mail import HandledMail, MailOutcome, QuarantinedMail
+
+__all__ = ["QuarantineReturn", "quarantine_mail", "synthetic_message_id"]
+
+log = logging.getLogger("wijkbode.mail")
+
+
+@runtime_checkable
+class QuarantineReturn(Protocol):
+    """A mail source that can put a quarantined mail back in the intake folder."""
+
+    async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
+        """Move the mail with these bytes from ``folder`` to the intake folder; False if absent."""
+        ...
+
+
+def synthetic_message_id(content_sha256: str) -> str:
+    """What names a mail without a readable Message-ID (as the parser does)."""
+    return f"<{content_sha256}@wijkbode.invalid>"
+
+
+async def quarantine_mail(
+    tx: Tx,
+    settings: IntakeSettings,
+    mail: RawMail,
+    content_sha256: str,
+    reason: str,
+    hint: SenderHint | None,
+    now: datetime,
+) -> HandledMail:
+    """Record ``mail`` as quarantined (the move follows the commit) with its effects."""
+    sender = hint.address if hint else ""
+    subject = hint.subject if hint else ""
+    qid = await tx.add_quarantine(
+        folder=settings.folder,
+        uidvalidity=mail.uidvalidity,
+        uid=mail.uid,
+        message_id=(hint.message_id or "") if hint else "",
+        content_sha256=content_sha256,
+        sender=sender,
+        subject=subject,
+        reason=reason,
+        at=now,
+    )
+    if hint is not None:
+        await enqueue_receipt(
+            tx,
+            settings,
+            Correspondent.of_hint(hint),
+            key=receipt_key(mail.uidvalidity, mail.uid),
+            now=now,
+            compose=lambda to: unreadable_receipt(to, subject),
+        )
+    post = quarantine_post(
+        qid, sender, subject, reason, settings.quarantine_folder, settings.timezone
+    )
+    await enqueue_post(tx, settings, quarantine_key(qid), post, now=now)
+    handled = HandledMail(
+        folder=settings.folder,
+        uidvalidity=mail.uidvalidity,
+        uid=mail.uid,
+        message_id=(hint.message_id if hint else None) or synthetic_message_id(content_sha256),
+        content_sha256=content_sha256,
+        outcome=MailOutcome.QUARANTINED,
+        item_id=None,
+        sender=sender,
+        at=now,
+    )
+    await tx.record_handled(handled)
+    await tx.advance_last_uid(settings.folder, mail.uidvalidity, mail.uid, at=now)
+    log.warning(
+        "mail %s/%s from %s quarantined as %d (to %s): %s",
+        mail.uidvalidity, mail.uid, sender or "-", qid, settings.quarantine_folder, reason,
+    )  # fmt: skip
+    return handled
+
+
+def describe(mail: QuarantinedMail) -> str:
+    """One line for logs: id, sender and reason."""
+    return f"quarantine {mail.id} ({mail.sender or '-'}): {mail.reason}"

@@ -1,0 +1,107 @@
+"""What a parsed mail means: who sent it, what kind of submission, for which meeting.
+
+Pure. Deadlines are judged at ``received_at``, our server's INTERNALDATE, never
+the sender's ``Date:``. A partner is only a partner when our own server's
+``Authentication-Results`` do not say the mail failed for the partner's domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from daemon.config import Partner
+from daemon.filing import Submission
+from daemon.item_post import Sender
+from daemon.model import Item
+from daemon.ports.mail import ParsedMail, authentication_failed
+from daemon.subject import kind_for, parse_subject
+
+__all__ = ["NO_SENDER", "Understood", "may_add_version", "trusted_partner", "understand"]
+
+NO_SENDER = "(geen afzender / no sender)"
+MAX_TEXT_CHARS = 50_000  # the mail's text on the item; the whole mail stays in the mailbox
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """A mail read as a submission, before the store says whether it continues a thread."""
+
+    submission: Submission  # without documents: they are stored just before filing
+    sender: Sender
+    partner: Partner | None  # verified partner, or None (unknown, spoofed or automatic)
+    thread_ids: tuple[str, ...]  # Message-IDs this mail answers, oldest first
+    item_ref: int | None  # ``[WB-42]`` in the subject
+    automatic: bool  # auto-reply, bounce, list or bulk mail
+
+
+def trusted_partner(
+    parsed: ParsedMail, partners: Sequence[Partner], authserv_id: str | None
+) -> Partner | None:
+    """The sender's partner, unless our own server says the mail failed SPF/DKIM/DMARC for it."""
+    address = parsed.from_address
+    partner = next((p for p in partners if p.matches(address)), None) if address else None
+    if partner is None:
+        return None
+    domain = address.rpartition("@")[2]
+    if authserv_id and authentication_failed(parsed.auth_results, authserv_id, domain):
+        return None
+    return partner
+
+
+def understand(
+    parsed: ParsedMail,
+    received_at: datetime,
+    *,
+    partners: Sequence[Partner],
+    authserv_id: str | None,
+    known_series: Collection[str],
+) -> Understood:
+    """Read ``parsed`` (received by our server at ``received_at``) as a submission.
+
+    Unknown, spoofed and automatic mail (auto-replies, bounces, lists) is filed
+    too, so nothing is lost, but waits for a person to accept it.
+    """
+    info = parse_subject(parsed.subject, known_series)
+    partner = trusted_partner(parsed, partners, authserv_id)
+    has_files = bool(parsed.attachments or parsed.rejected_attachments)
+    submission = Submission(
+        kind=kind_for(info.kind, parsed.plus_tag, has_files),
+        title=info.title,
+        submitter=parsed.from_address or NO_SENDER,
+        received_at=received_at,
+        source="mail",
+        text=_capped(parsed.text),
+        series=info.series,
+        on_date=info.on_date,
+        awaiting_acceptance=partner is None or parsed.auto_submitted,
+    )
+    sender = Sender(
+        name=parsed.from_name,
+        address=parsed.from_address or NO_SENDER,
+        partner=partner.name if partner else None,
+    )
+    thread = tuple(dict.fromkeys([*parsed.references, *filter(None, [parsed.in_reply_to])]))
+    return Understood(submission, sender, partner, thread, info.item_ref, parsed.auto_submitted)
+
+
+def may_add_version(item: Item, understood: Understood, partners: Sequence[Partner]) -> bool:
+    """Whether this mail may add a version of ``item``'s stukken.
+
+    A partner's item takes versions from that partner, verified; anyone else's
+    only from the same address. Automatic mail never adds a version.
+    """
+    sender = understood.submission.submitter
+    if understood.automatic or sender == NO_SENDER:
+        return False
+    owner = next((p for p in partners if p.matches(item.submitter)), None)
+    if owner is None:
+        return sender == item.submitter
+    return understood.partner == owner
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return text[: MAX_TEXT_CHARS - 1] + "…"
