@@ -11,10 +11,12 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon.app import Components, Runner
-from daemon.clock import Clock
+from daemon.clock import Clock, SystemClock
 from daemon.config import Config, load_config
 from daemon.errors import ConfigError
 from daemon.outbox import Outbox
@@ -22,6 +24,9 @@ from daemon.plan_sync import sync_plan
 from daemon.ports.outbox import Channel
 from daemon.scheduler import EngineSettings, Scheduler
 from daemon.store import Store
+
+if TYPE_CHECKING:
+    from connectors.matrix.setup import MatrixParts
 
 log = logging.getLogger("wijkbode.wiring")
 
@@ -35,7 +40,8 @@ async def build_components(
         len(changes.added), len(changes.moved), len(changes.cancelled),
         len(replanned.added), len(replanned.moved), len(replanned.cancelled),
     )  # fmt: skip
-    channels = await _channels(config, store, resources)
+    matrix = _matrix(config, store, resources)
+    channels = await _channels(config, store, resources, matrix)
     outbox = Outbox(store, clock, channels)
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     components = Components()
@@ -43,15 +49,55 @@ async def build_components(
     components.intake.append(
         _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler)
     )
+    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler)
+    components.intake += _mail_intake(config, store, clock, resources, outbox)
     return components
 
 
-async def _channels(config: Config, store: Store, resources: AsyncExitStack) -> list[Channel]:
+async def _channels(
+    config: Config, store: Store, resources: AsyncExitStack, matrix: MatrixParts | None = None
+) -> list[Channel]:
     channels: list[Channel] = []
-    del store  # the mail and Matrix channels read documents from it (added with their issues)
+    if matrix is not None:
+        channels.append(matrix.channel)
+    if config.mail is not None:
+        channels.append(_smtp_channel(config, store))
     if config.caldav is not None:
         channels.append(await _caldav_channel(config, resources))
     return channels
+
+
+def _smtp_channel(config: Config, store: Store) -> Channel:
+    from connectors.smtp import SmtpChannel
+
+    assert config.mail is not None
+    return SmtpChannel(config.mail, store.documents)
+
+
+def _mail_intake(
+    config: Config, store: Store, clock: Clock, resources: AsyncExitStack, outbox: Outbox
+) -> list[Runner]:
+    """The IMAP intake (with its parser worker) when ``[mail]`` is configured."""
+    if config.mail is None:
+        return []
+    from connectors.imap import ImapMailSource, ResilientMailSource
+    from connectors.mail.worker import MailParser
+    from daemon.mail import IntakeSettings, MailIntake
+
+    settings = IntakeSettings.from_config(config)
+    if not isinstance(clock, SystemClock):
+        # A demo clock runs elsewhere in time than the mail server's INTERNALDATE.
+        settings = replace(settings, received_at_from_clock=True)
+    parser = MailParser(
+        our_address=settings.our_address,
+        limits=settings.limits,
+        timeout=config.mail.limits.parse_timeout_seconds,
+    )
+    resources.push_async_callback(parser.close)
+    source = ResilientMailSource(ImapMailSource(config.mail.imap))
+    resources.push_async_callback(source.close)
+    intake = MailIntake(store, source, parser, clock, settings, on_enqueued=outbox.wake)
+    return [intake.run]
 
 
 async def _caldav_channel(config: Config, resources: AsyncExitStack) -> Channel:
@@ -61,6 +107,43 @@ async def _caldav_channel(config: Config, resources: AsyncExitStack) -> Channel:
     channel = CaldavChannel(config.caldav, config.timezone)
     resources.push_async_callback(channel.close)
     return channel
+
+
+def _matrix(config: Config, store: Store, resources: AsyncExitStack) -> MatrixParts | None:
+    """The Matrix client and its outbox channel when ``[matrix]`` is configured."""
+    if config.matrix is None:
+        return None
+    from connectors.matrix.setup import matrix_parts
+
+    return matrix_parts(config, store, resources)
+
+
+def _chat_intake(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    matrix: MatrixParts | None,
+    outbox: Outbox,
+    scheduler: Scheduler,
+) -> list[Runner]:
+    """The chat intake (filing, afspraken, commands) on the Matrix client."""
+    if matrix is None:
+        return []
+    from daemon.chat_intake import ChatIntake, ChatIntakeSettings
+
+    settings = ChatIntakeSettings.from_config(config)
+    if not isinstance(clock, SystemClock):
+        # A demo clock runs elsewhere in time than the homeserver's timestamps.
+        settings = replace(settings, received_at_from_clock=True)
+
+    def committed() -> None:
+        outbox.wake()
+        scheduler.wake()
+
+    intake = ChatIntake(
+        matrix.client, store, clock, settings, on_committed=committed, ready=matrix.ready
+    )
+    return [intake.run]
 
 
 def _reload_on_sighup(

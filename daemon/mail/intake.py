@@ -174,9 +174,10 @@ class MailIntake:
 
     async def _file(self, mail: RawMail, parsed: ParsedMail) -> HandledMail:
         settings = self._settings
+        received_at = self._now() if settings.received_at_from_clock else mail.internaldate
         understood = understand(
             parsed,
-            mail.internaldate,
+            received_at,
             partners=settings.partners,
             authserv_id=settings.authserv_id,
             known_series=settings.filing.rules.keys(),

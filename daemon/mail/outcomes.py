@@ -54,6 +54,11 @@ class Arrival:
         )
 
     @property
+    def received_at(self) -> datetime:
+        """When our server received it: what deadlines are judged by."""
+        return self.understood.submission.received_at
+
+    @property
     def receipt_key(self) -> str:
         return receipt_key(self.mail.uidvalidity, self.mail.uid)
 
@@ -147,7 +152,7 @@ async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
 async def _add_version(
     tx: Tx, settings: IntakeSettings, arrival: Arrival, item: Item
 ) -> HandledMail:
-    version = await attach_documents(tx, item, arrival.documents, arrival.mail.internaldate)
+    version = await attach_documents(tx, item, arrival.documents, arrival.received_at)
     meeting = await tx.meeting(item.meeting) if item.meeting else None
     rules = _series_rules(settings, meeting.series if meeting else None)
     rejected = arrival.parsed.rejected_attachments
@@ -165,7 +170,7 @@ async def _add_version(
                 version or None,
                 meeting,
                 rules,
-                received_at=arrival.mail.internaldate,
+                received_at=arrival.received_at,
                 stored=[d.filename for d in arrival.documents],
                 rejected=rejected,
                 limits=settings.limits,

@@ -34,6 +34,9 @@ class IntakeSettings:
     core_room: str | None
     batch_size: int = 8  # mails fetched at once (each may be tens of MB)
     crash_after_commit: bool = False
+    # Judge deadlines by the daemon's clock instead of INTERNALDATE: only for a
+    # demo clock (``run --now/--speed``), which runs at another time than the server.
+    received_at_from_clock: bool = False
 
     @property
     def domain(self) -> str:
