@@ -93,7 +93,7 @@ class MailParser:
     ) -> None:
         self._our_address = our_address
         self._limits = limits
-        self._timeout = timeout
+        self.timeout = timeout  # seconds per parse; may be changed between parses
         self._memory_limit = memory_limit
         self._executor: ProcessPoolExecutor | None = None
         self._lock = asyncio.Lock()  # one mail at a time: one worker
@@ -120,10 +120,10 @@ class MailParser:
             executor = await self._worker()
             future = executor.submit(function, *args)
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), self._timeout)
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
             except TimeoutError:
                 await self._replace(executor, "timeout")
-                raise UnparseableMail(f"timeout: not parsed within {self._timeout:g} s") from None
+                raise UnparseableMail(f"timeout: not parsed within {self.timeout:g} s") from None
             except BrokenProcessPool as error:
                 await self._replace(executor, "crashed")
                 raise UnparseableMail(f"parser_crashed: {error}"[:300]) from error

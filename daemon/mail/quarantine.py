@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
 from daemon.mail.notices import quarantine_key, quarantine_post
@@ -21,18 +20,9 @@ from daemon.receipts import receipt_key, unreadable_receipt
 from daemon.store import Tx
 from daemon.store.mail import HandledMail, MailOutcome, QuarantinedMail
 
-__all__ = ["QuarantineReturn", "quarantine_mail", "synthetic_message_id"]
+__all__ = ["quarantine_mail", "synthetic_message_id"]
 
 log = logging.getLogger("wijkbode.mail")
-
-
-@runtime_checkable
-class QuarantineReturn(Protocol):
-    """A mail source that can put a quarantined mail back in the intake folder."""
-
-    async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
-        """Move the mail with these bytes from ``folder`` to the intake folder; False if absent."""
-        ...
 
 
 def synthetic_message_id(content_sha256: str) -> str:

@@ -211,6 +211,7 @@ async def open_world(
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(exist_ok=True)
     text = config_text(dovecot, relay, account, secrets_dir, meetings, limits=limits)
+    (tmp_path / "wijkbode.toml").write_text(text, encoding="utf-8")  # for the CLI
     config = parse_config(text, tmp_path / "wijkbode.toml")
     assert config.mail is not None
     store = await Store.open(config.state_dir)
