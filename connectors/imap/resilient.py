@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from daemon.errors import PermanentError, TransientError
 from daemon.outbox import Backoff
-from daemon.ports.mailbox import MailSource, RawMail
+from daemon.ports.mailbox import MailSource, QuarantineReturn, RawMail
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ class ResilientMailSource:
     async def move(self, uid: int, folder: str, *, uidvalidity: int | None = None) -> None:
         await self._retrying(
             "move", lambda: self._source.move(uid, folder, uidvalidity=uidvalidity)
+        )
+
+    async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
+        """``QuarantineReturn``, when the wrapped source can do it."""
+        source = self._source
+        if not isinstance(source, QuarantineReturn):
+            raise PermanentError("this mail source cannot move mail back from quarantine")
+        return await self._retrying(
+            "move back", lambda: source.move_back(folder, message_id, content_sha256)
         )
 
     async def ensure_folders(self) -> None:

@@ -11,6 +11,7 @@ away the raw bytes, miss INTERNALDATE, trust the pre-login capability list
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import imaplib
 import re
 import ssl
@@ -32,6 +33,7 @@ from daemon.ports.mailbox import RawMail
 IDLE_SLICE_SECONDS = 1.0
 _CHANGE = re.compile(rb"^\* \d+ (EXISTS|RECENT)\b", re.IGNORECASE)
 _BYE = re.compile(rb"^\* BYE\b", re.IGNORECASE)
+_PLAIN_ID = re.compile(r"^<[\x21\x23-\x5b\x5d-\x7e]{1,250}>$")  # safe inside a quoted IMAP string
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,10 @@ class ImapSession:
                 f"UIDVALIDITY of {self.folder} is now {self.uidvalidity}, not {uidvalidity}: "
                 f"UID {uid} may name another mail, so it is not moved"
             )
-        target = quoted(self.ensure_folder(folder))
+        self._move_selected(uid, quoted(self.ensure_folder(folder)))
+
+    def _move_selected(self, uid: int, target: str) -> None:
+        """Move mail ``uid`` of the selected folder to the (quoted) folder ``target``."""
         if self._use_move:
             self._command("MOVE", self._client.uid("MOVE", str(uid), target))
             return
@@ -190,6 +195,27 @@ class ImapSession:
             # UID EXPUNGE removes only this mail; a plain EXPUNGE would also remove
             # whatever a person flagged \Deleted, so without UIDPLUS the flag stays.
             self._command("EXPUNGE", self._client.uid("EXPUNGE", str(uid)))
+
+    def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
+        """Move the mail with these bytes from our ``folder`` back to the intake folder.
+
+        Added for ``wijkbode quarantine retry``: the search (by Message-ID when it is
+        a plain one, else the whole folder, which only holds quarantined mail) is
+        confirmed by the content hash, so no other mail is ever moved.
+        """
+        self._select(self.layout.server_name(folder))
+        try:
+            criteria = "ALL"
+            if message_id and _PLAIN_ID.match(message_id):
+                criteria = f'HEADER Message-ID "{message_id}"'
+            for uid in self._mailbox.uids(criteria, charset=None):
+                found = [m for m in self._fetch_one(int(uid)) if m.uid == int(uid)]
+                if found and hashlib.sha256(found[0].raw).hexdigest() == content_sha256:
+                    self._move_selected(int(uid), quoted(self.folder))
+                    return True
+            return False
+        finally:
+            self.uidvalidity = self._select(self.folder)
 
     def ensure_folder(self, folder: str) -> str:
         """Create our folder ``folder`` and its parents when missing; its server name."""

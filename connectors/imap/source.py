@@ -99,6 +99,11 @@ class ImapMailSource:
     async def move(self, uid: int, folder: str, *, uidvalidity: int | None = None) -> None:
         await self._call("move", self._connected().move, uid, folder, uidvalidity)
 
+    async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
+        """``QuarantineReturn``: a quarantined mail back into the intake folder."""
+        session = self._connected()
+        return await self._call("move back", session.move_back, folder, message_id, content_sha256)
+
     async def ensure_folders(self) -> None:
         for folder in (self._config.processed_folder, self._config.quarantine_folder):
             await self._call("create folder", self._connected().ensure_folder, folder)

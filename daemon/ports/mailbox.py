@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["MailSource", "RawMail"]
+__all__ = ["MailSource", "QuarantineReturn", "RawMail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +74,14 @@ class MailSource(Protocol):
 
     async def ensure_folders(self) -> None:
         """Create the processed and quarantine folders when they are missing."""
+        ...
+
+
+@runtime_checkable
+class QuarantineReturn(Protocol):
+    """A ``MailSource`` that can put a quarantined mail back (``wijkbode quarantine retry``)."""
+
+    async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
+        """Move the mail with exactly these bytes (sha256) from our ``folder`` to the intake
+        folder, where it gets a new UID; ``message_id`` narrows the search. False if absent."""
         ...
