@@ -17,6 +17,7 @@ from typing import Any
 
 import nio
 
+from connectors.matrix.convert import to_chat_event
 from connectors.matrix.errors import check, translated
 from connectors.matrix.identity import ensure_cross_signing
 from connectors.matrix.pending import PendingDecryption
@@ -24,7 +25,13 @@ from connectors.matrix.send import Sender, file_content, notice_content, reactio
 from connectors.matrix.session import MatrixSettings, open_session
 from connectors.matrix.sync import SyncStream
 from daemon.errors import PermanentError
-from daemon.ports.chat import ChatAttachment, ChatEvent, HandledEvents, OutgoingChat
+from daemon.ports.chat import (
+    ChatAttachment,
+    ChatEvent,
+    ChatMessage,
+    HandledEvents,
+    OutgoingChat,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ class MatrixChatClient:
         self._client: nio.AsyncClient | None = None
         self._sender: Sender | None = None
         self._stream: SyncStream | None = None
+        self._aliases: dict[str, str] = {}
         # How often the server answered M_LIMIT_EXCEEDED (nio waits retry_after_ms, then retries).
         self.rate_limit_waits = 0
 
@@ -119,14 +127,44 @@ class MatrixChatClient:
         data: bytes,
         txn_id: str,
         caption: OutgoingChat | None = None,
+        *,
+        resend: bool = False,
     ) -> str:
         sender = self._require_sender()
+        if resend:
+            earlier = await sender.find_sent(room_id, txn_id)
+            if earlier is not None:
+                return earlier
         uri, decryption = await sender.upload(room_id, filename, content_type, data)
         content = file_content(filename, content_type, len(data), uri, decryption, caption, txn_id)
         return await sender.send_event(room_id, "m.room.message", content, txn_id)
 
     async def download(self, attachment: ChatAttachment) -> bytes:
         return await self._require_sender().download(attachment)
+
+    async def get_event(self, room_id: str, event_id: str) -> ChatMessage | None:
+        with translated(f"event {event_id}"):
+            answer = check(await self._nio.room_get_event(room_id, event_id), f"event {event_id}")
+        event: Any = answer.event
+        encrypted = isinstance(event, nio.MegolmEvent)
+        if encrypted:
+            try:
+                event = self._nio.olm.decrypt_megolm_event(event, room_id)
+            except (nio.EncryptionError, nio.LocalProtocolError) as error:
+                log.info("Matrix: %s cannot be decrypted: %s", event_id, error)
+                return None
+        found = to_chat_event(getattr(event, "source", {}), room_id, encrypted)
+        return found if isinstance(found, ChatMessage) else None
+
+    async def resolve_room(self, room: str) -> str:
+        if not room.startswith("#"):
+            return room
+        known = self._aliases.get(room)
+        if known is None:
+            with translated(f"alias {room}"):
+                answer = check(await self._nio.room_resolve_alias(room), f"alias {room}")
+            known = self._aliases[room] = str(answer.room_id)
+        return known
 
     async def join(self, room_id: str) -> None:
         with translated(f"join {room_id}"):

@@ -146,11 +146,25 @@ class ChatClient(Protocol):
         data: bytes,
         txn_id: str,
         caption: OutgoingChat | None = None,
+        *,
+        resend: bool = False,
     ) -> str:
-        """Upload (encrypted in encrypted rooms) and post a file; returns the event id."""
+        """Upload (encrypted in encrypted rooms) and post a file; returns the event id.
+
+        ``resend=True``: look for an earlier copy with this ``txn_id`` first, as ``send`` does.
+        """
 
     async def download(self, attachment: ChatAttachment) -> bytes:
         """The attachment's bytes, decrypted when needed."""
+
+    async def get_event(self, room_id: str, event_id: str) -> ChatMessage | None:
+        """A message of the room by id, decrypted if needed (e.g. the one a 📌 points at).
+
+        ``None`` when it is no message or cannot be read (redacted, no key).
+        """
+
+    async def resolve_room(self, room: str) -> str:
+        """The room id of ``room``: an id is returned as it is, an alias is looked up."""
 
     async def join(self, room_id: str) -> None:
         """Join (accept an invite to) a room."""

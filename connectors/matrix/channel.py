@@ -1,0 +1,88 @@
+"""The outbox ``Channel`` for Matrix: room posts (with their documents) and reactions.
+
+Each effect's key is the Matrix transaction id, so a second attempt never
+makes a second event; after a failed attempt (``effect.attempts > 0``) the
+room's history is searched first for an earlier copy. A post's documents
+follow it as files with the transaction ids ``<key>/doc/<n>``. Destinations
+may be aliases (``#kerngroep:example.org``, as the configuration names rooms).
+TransientError (including ``M_LIMIT_EXCEEDED`` with its wait) and
+PermanentError pass through to the dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from daemon.errors import PermanentError, TransientError
+from daemon.model import DocumentHash
+from daemon.ports.chat import ChatClient, OutgoingChat
+from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, Effect
+from daemon.store.documents import DocumentStore
+
+READY_WAIT_S = 30.0
+
+
+class MatrixChannel:
+    """Delivers ``ChatPost`` and ``ChatReaction`` effects through a ``ChatClient``."""
+
+    def __init__(
+        self,
+        client: ChatClient,
+        documents: DocumentStore,
+        ready: asyncio.Event | None = None,
+        ready_wait_s: float = READY_WAIT_S,
+    ) -> None:
+        self._client = client
+        self._documents = documents
+        # Set once the client has started (logged in, keys loaded); sends wait for it.
+        self._ready = ready
+        self._ready_wait_s = ready_wait_s
+
+    @property
+    def name(self) -> ChannelName:
+        return ChannelName.MATRIX
+
+    async def deliver(self, effect: Effect) -> str:
+        await self._wait_until_ready()
+        room = await self._client.resolve_room(effect.destination)
+        payload = effect.payload
+        resend = effect.attempts > 0
+        if isinstance(payload, ChatPost):
+            return await self._post(room, payload, effect.key, resend)
+        if isinstance(payload, ChatReaction):
+            return await self._client.react(room, payload.event_id, payload.key, effect.key)
+        raise PermanentError(f"Matrix cannot deliver a {type(payload).__name__}")
+
+    async def _post(self, room: str, post: ChatPost, key: str, resend: bool) -> str:
+        message = OutgoingChat(
+            body=post.body,
+            formatted_body=post.html or None,
+            thread_root=post.thread_root,
+            reply_to=post.reply_to,
+        )
+        event_id = await self._client.send(room, message, key, resend=resend)
+        for number, document in enumerate(post.documents, start=1):
+            data = await self._document(document.sha256)
+            await self._client.upload_and_send_file(
+                room,
+                document.filename,
+                document.content_type,
+                data,
+                f"{key}/doc/{number}",
+                resend=resend,
+            )
+        return event_id
+
+    async def _document(self, sha256: str) -> bytes:
+        try:
+            return await self._documents.get(DocumentHash(sha256))
+        except (FileNotFoundError, ValueError) as error:
+            raise PermanentError(f"document {sha256} is not in the store: {error}") from error
+
+    async def _wait_until_ready(self) -> None:
+        if self._ready is None or self._ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._ready.wait(), self._ready_wait_s)
+        except TimeoutError:
+            raise TransientError("Matrix is not connected yet") from None
