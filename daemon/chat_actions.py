@@ -1,0 +1,217 @@
+"""Carrying out what a chat message asks, inside the event's own store transaction.
+
+Every function here runs in the caller's ``Tx`` and only writes: the item or
+afspraak, its audit trail, and the answer as outbox rows keyed by the event
+(``chat/<event id>/reply``, ``.../ack``), so the event, its effects and its
+handled mark commit together and a re-run can never double an answer.
+Who may ask is decided before (:mod:`daemon.chat_intake`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from daemon.chat_commands import FileItem, RecordAgreement
+from daemon.chat_replies import (
+    FiledFacts,
+    Reply,
+    agreement_question,
+    agreement_reply,
+    already_filed_reply,
+    filed_reply,
+)
+from daemon.filing import Filed, FilingRules, IncomingDocument, Submission, file_submission
+from daemon.item_post import Sender, item_post_key, new_item_post
+from daemon.model import ItemId
+from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
+from daemon.rules import deadline
+from daemon.scheduler import EngineSettings, materialise
+from daemon.store import Tx
+
+CONFIRMED = "✅"
+
+__all__ = [
+    "CONFIRMED",
+    "ChatSettings",
+    "Origin",
+    "Target",
+    "file_from_chat",
+    "record_agreement",
+    "send_reply",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """What carrying out chat requests needs from the configuration."""
+
+    filing: FilingRules
+    engine: EngineSettings
+    core_room: str | None = None  # where new items are posted (an id or an alias)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.filing.timezone
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The event that asked: answers go to its room, in its thread, keyed by its id."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    at: datetime  # the server's timestamp of the event
+    thread_root: str | None = None
+    public: bool = False  # an announcement room
+    reply_to: str | None = None  # answer this event instead (a 📌 is answered on its message)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The message a filing confirms: the filing message itself, or the one pinned with 📌."""
+
+    event_id: str
+    thread_root: str | None = None
+
+    @property
+    def thread(self) -> str:
+        """A thread cannot start inside a thread: answer in the message's own thread."""
+        return self.thread_root or self.event_id
+
+
+async def send_reply(
+    tx: Tx, origin: Origin, reply: Reply, now: datetime, *, suffix: str = "reply"
+) -> None:
+    """Answer ``origin`` as a reply (in its thread, if it was in one)."""
+    post = ChatPost(
+        body=reply.body,
+        html=reply.html,
+        reply_to=origin.reply_to or origin.event_id,
+        thread_root=origin.thread_root,
+    )
+    key = f"chat/{origin.event_id}/{suffix}"
+    await tx.enqueue(NewEffect(ChannelName.MATRIX, origin.room_id, key, post), now=now)
+
+
+async def file_from_chat(
+    tx: Tx,
+    request: FileItem,
+    origin: Origin,
+    target: Target,
+    settings: ChatSettings,
+    now: datetime,
+    *,
+    submitter: str | None = None,
+    documents: Sequence[IncomingDocument] = (),
+) -> ItemId:
+    """File the request as an item, post it to the feed, confirm it in a thread with ✅.
+
+    ``submitter`` (default: the sender) is credited, e.g. the author of a pinned message.
+    A message already filed gets a note instead of a second item.
+    """
+    earlier = await tx.item_for_chat_event(target.event_id)
+    if earlier is not None:
+        await send_reply(tx, origin, already_filed_reply(earlier, settings.tz), now)
+        return earlier
+    submission = Submission(
+        kind=request.kind,
+        title=request.title,
+        text=request.text,
+        submitter=submitter or origin.sender,
+        received_at=origin.at,
+        source="chat",
+        series=request.series,
+        on_date=request.on_date,
+        direct=request.direct,
+        documents=tuple(documents),
+    )
+    filed = await file_submission(tx, submission, settings.filing)
+    item_id = filed.item.id
+    await tx.record_chat_item(target.event_id, origin.room_id, item_id)
+    await _post_to_core_room(tx, filed, settings, now)
+    credited = submitter if submitter and submitter != origin.sender else None
+    reply = filed_reply(_facts(filed, request.direct, credited, settings.filing), settings.tz)
+    await _confirm(tx, origin, target, reply, now)
+    return item_id
+
+
+async def _post_to_core_room(tx: Tx, filed: Filed, settings: ChatSettings, now: datetime) -> None:
+    """The core room hears of the new item like of every other one (issue 5, item 2)."""
+    # TODO(room_feed): replace with `await queue_item_post(tx, item_id, reason="filed", now=now)`
+    # from daemon.room_feed once its table has a migration; until then the post goes out here.
+    if settings.core_room is None:
+        return
+    post = new_item_post(filed, Sender("", filed.item.submitter), settings.filing)
+    key = item_post_key(filed.item.id)
+    await tx.enqueue(NewEffect(ChannelName.MATRIX, settings.core_room, key, post), now=now)
+
+
+async def _confirm(tx: Tx, origin: Origin, target: Target, reply: Reply, now: datetime) -> None:
+    """The thread reply on the target message, then ✅ on it, in this order."""
+    in_thread = target.thread_root is not None
+    post = ChatPost(
+        body=reply.body,
+        html=reply.html,
+        thread_root=target.thread,
+        reply_to=target.event_id if in_thread else None,
+    )
+    room = origin.room_id
+    await tx.enqueue(
+        NewEffect(ChannelName.MATRIX, room, f"chat/{origin.event_id}/reply", post), now=now
+    )
+    await tx.enqueue(
+        NewEffect(
+            ChannelName.MATRIX,
+            room,
+            f"chat/{target.event_id}/ack",
+            ChatReaction(event_id=target.event_id, key=CONFIRMED),
+        ),
+        now=now,
+    )
+
+
+def _facts(filed: Filed, direct: bool, credited: str | None, rules: FilingRules) -> FiledFacts:
+    item, meeting, intended = filed.item, filed.assignment.meeting, filed.intended
+    missed = None
+    if item.late and intended is not None and intended.series in rules.rules:
+        missed = deadline(intended, item.kind, rules.rules[intended.series], rules.timezone)
+    return FiledFacts(
+        item_id=item.id,
+        kind=item.kind,
+        title=item.title,
+        meeting_title=meeting.title if meeting else None,
+        meeting_start=meeting.start if meeting else None,
+        late=item.late,
+        decision_ready=item.decision_ready,
+        direct=direct and not item.late,
+        intended_start=intended.start if intended else None,
+        missed=missed,
+        documents=tuple(d.filename for d in item.documents),
+        credited=credited,
+    )
+
+
+async def record_agreement(
+    tx: Tx, request: RecordAgreement, origin: Origin, settings: ChatSettings, now: datetime
+) -> bool:
+    """Record a complete afspraak (and its reminders), or ask for what is missing.
+
+    Returns whether the schedule changed.
+    """
+    if not request.what or request.owner is None or request.due is None:
+        question = agreement_question(
+            request.what, request.owner, request.due, request.unclear_due, settings.tz
+        )
+        await send_reply(tx, origin, question, now)
+        return False
+    agreement = await tx.add_agreement(request.what, request.owner, request.due, origin.at)
+    await materialise(tx, await tx.meetings(), await tx.open_agreements(), settings.engine, now)
+    reply = agreement_reply(
+        agreement.id, agreement.what, agreement.owner, agreement.due, settings.tz
+    )
+    await send_reply(tx, origin, reply, now)
+    return True

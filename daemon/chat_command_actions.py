@@ -1,0 +1,359 @@
+"""``!commands`` carried out inside the event's store transaction: look up, change, answer.
+
+Read-only commands list the store; changing commands check the item's or
+afspraak's state first and answer a short bilingual reason when they cannot
+be done (an unknown id, a withdrawn item, a meeting that already started).
+Each change lands in the item's audit trail with who asked, from chat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from daemon.afspraak_dates import parse_day
+from daemon.chat_actions import ChatSettings, Origin
+from daemon.chat_commands import (
+    AcceptItem,
+    CannotKeep,
+    Command,
+    KeepForDiscussion,
+    MarkDone,
+    MoveItem,
+    RejectItem,
+    ShowAgenda,
+    ShowAgreements,
+    ShowDeadlines,
+    ShowHelp,
+    WithdrawItem,
+)
+from daemon.chat_listings import (
+    DeadlineRow,
+    agenda_reply,
+    agreements_reply,
+    deadlines_reply,
+    help_reply,
+)
+from daemon.chat_replies import (
+    Field,
+    Reply,
+    Untrusted,
+    agreement_label,
+    bilingual_reply,
+    item_label,
+    line_reply,
+)
+from daemon.i18n import mark
+from daemon.model import (
+    AgreementStatus,
+    Item,
+    ItemId,
+    ItemStatus,
+    Kind,
+    Meeting,
+    MeetingId,
+    SeriesId,
+)
+from daemon.rules import (
+    deadline,
+    is_decision_ready,
+    is_late,
+    keep_for_discussion,
+    next_meeting,
+    utc,
+)
+from daemon.scheduler import materialise
+from daemon.store import Tx
+
+NO_ITEM = mark("There is no item {number}.")
+NO_AGREEMENT = mark("There is no agreement {number}.")
+UNKNOWN_MEETING = mark("I do not know a meeting “{meeting}”; write its date, e.g. 2027-05-18.")
+NO_NEXT_MEETING = mark("No next meeting is planned yet.")
+CLOSED_ITEM = mark("Item {number} was withdrawn or rejected; it cannot be changed any more.")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    reply: Reply
+    schedule_changed: bool = False
+
+
+async def run_command(
+    tx: Tx, command: Command, origin: Origin, settings: ChatSettings, now: datetime
+) -> CommandResult:
+    """Carry out ``command`` (permission was checked by the caller) and say how it went."""
+    tz = settings.tz
+    match command:
+        case ShowHelp():
+            return CommandResult(help_reply(tz))
+        case ShowAgenda(meeting=ref):
+            return CommandResult(await _agenda(tx, ref, origin, settings, now))
+        case ShowDeadlines():
+            return CommandResult(deadlines_reply(await _deadline_rows(tx, settings, now), tz))
+        case ShowAgreements():
+            agreements = await tx.open_agreements()
+            return CommandResult(agreements_reply(agreements, now.astimezone(tz).date(), tz))
+        case MarkDone() | CannotKeep():
+            return await _close_agreement(tx, command, origin, settings, now)
+        case MoveItem():
+            return CommandResult(await _move(tx, command, origin, settings, now))
+        case KeepForDiscussion():
+            return CommandResult(await _keep(tx, command, origin, settings, now))
+        case WithdrawItem() | AcceptItem() | RejectItem():
+            return CommandResult(await _set_status(tx, command, origin, settings, now))
+
+
+def _say(msgid: str, settings: ChatSettings, **fields: Field) -> Reply:
+    return line_reply(msgid, settings.tz, **fields)
+
+
+# --- read-only ----------------------------------------------------------------------
+
+
+async def _agenda(
+    tx: Tx, ref: str | None, origin: Origin, settings: ChatSettings, now: datetime
+) -> Reply:
+    meeting = await find_meeting(tx, ref, settings, now)
+    if meeting is None:
+        if ref is None:
+            return _say(NO_NEXT_MEETING, settings)
+        return _say(UNKNOWN_MEETING, settings, meeting=Untrusted(ref, 60))
+    items = await tx.items_for_meeting(meeting.id)
+    return agenda_reply(meeting, items, public=origin.public, tz=settings.tz)
+
+
+async def find_meeting(
+    tx: Tx,
+    ref: str | None,
+    settings: ChatSettings,
+    now: datetime,
+    series: SeriesId | None = None,
+) -> Meeting | None:
+    """The meeting ``ref`` names: its id, a series (its next meeting), or a date.
+
+    ``None`` names the next meeting of ``series`` (default: the configured one).
+    A date is looked up in ``series`` first, then in every series.
+    """
+    own_series = series or settings.filing.default_series
+    if ref is None:
+        return next_meeting(await tx.meetings(own_series), now)
+    text = " ".join(ref.split())
+    by_id = await tx.meeting(MeetingId(text))
+    if by_id is not None:
+        return by_id
+    if text.lower() in settings.filing.rules:
+        return next_meeting(await tx.meetings(SeriesId(text.lower())), now)
+    day = parse_day(text, now.astimezone(settings.tz))
+    if day is None:
+        return None
+    everything = await tx.meetings()
+    on_day = [m for m in everything if m.start.astimezone(settings.tz).date() == day]
+    return next((m for m in on_day if m.series == own_series), on_day[0] if on_day else None)
+
+
+async def _deadline_rows(tx: Tx, settings: ChatSettings, now: datetime) -> list[DeadlineRow]:
+    """The deadlines still ahead for the next meeting of every series, soonest first."""
+    rows: list[DeadlineRow] = []
+    for series, rules in settings.filing.rules.items():
+        meeting = next_meeting(await tx.meetings(series), now)
+        if meeting is None:
+            continue
+        for kind in Kind:
+            if kind not in rules.deadlines:
+                continue
+            at = deadline(meeting, kind, rules, settings.tz)
+            if utc(at) >= utc(now):
+                rows.append(DeadlineRow(meeting, kind, at))
+    return sorted(rows, key=lambda row: (utc(row.at), row.meeting.id))
+
+
+# --- afspraken ----------------------------------------------------------------------
+
+
+async def _close_agreement(
+    tx: Tx, command: MarkDone | CannotKeep, origin: Origin, settings: ChatSettings, now: datetime
+) -> CommandResult:
+    number = agreement_label(command.agreement)
+    agreement = await tx.agreement(command.agreement)
+    if agreement is None:
+        return CommandResult(_say(NO_AGREEMENT, settings, number=number))
+    if agreement.status is not AgreementStatus.OPEN:
+        closed = mark("Agreement {number} is already closed.")
+        return CommandResult(_say(closed, settings, number=number))
+    if isinstance(command, MarkDone):
+        await tx.close_agreement(agreement.id, AgreementStatus.DONE, None, now)
+        reply = _say(
+            mark("Agreement {number} is done: “{what}”. Thank you!"),
+            settings,
+            number=number,
+            what=Untrusted(agreement.what),
+        )
+    else:
+        await tx.close_agreement(agreement.id, AgreementStatus.CANNOT, command.motivation, now)
+        reply = _say(
+            mark(
+                "Agreement {number} cannot be kept: “{what}”. Motivation from {who}: {motivation}"
+            ),
+            settings,
+            number=number,
+            what=Untrusted(agreement.what),
+            who=Untrusted(origin.sender, 80),
+            motivation=Untrusted(command.motivation, 500),
+        )
+    await materialise(tx, await tx.meetings(), await tx.open_agreements(), settings.engine, now)
+    return CommandResult(reply, schedule_changed=True)
+
+
+# --- items --------------------------------------------------------------------------
+
+
+async def _open_item(tx: Tx, item_id: ItemId, settings: ChatSettings) -> Item | Reply:
+    """The item, or the answer why it cannot be changed."""
+    item = await tx.item(item_id)
+    if item is None:
+        return _say(NO_ITEM, settings, number=item_label(item_id))
+    if item.status in (ItemStatus.WITHDRAWN, ItemStatus.REJECTED):
+        return _say(CLOSED_ITEM, settings, number=item_label(item_id))
+    return item
+
+
+def _detail(origin: Origin, extra: str = "") -> str:
+    detail = f"by {origin.sender} in chat"
+    return f"{detail}: {extra}" if extra else detail
+
+
+async def _move(
+    tx: Tx, command: MoveItem, origin: Origin, settings: ChatSettings, now: datetime
+) -> Reply:
+    item = await _open_item(tx, command.item, settings)
+    if isinstance(item, Reply):
+        return item
+    series = await _series_of(tx, item, settings)
+    target = await find_meeting(tx, command.meeting, settings, now, series)
+    if target is None:
+        return _say(UNKNOWN_MEETING, settings, meeting=Untrusted(command.meeting, 60))
+    refusal = _unusable(target, now, settings)
+    if refusal is not None:
+        return refusal
+    rules = settings.filing.rules[target.series]
+    late = is_late(item.kind, item.received_at, target, rules, settings.tz)
+    ready = not late and is_decision_ready(item.kind, item.received_at, target, rules, settings.tz)
+    status = item.status if item.status is ItemStatus.AWAITING_ACCEPTANCE else ItemStatus.FILED
+    await tx.update_item_assignment(
+        item.id,
+        meeting_id=target.id,
+        late=late,
+        decision_ready=ready,
+        status=status,
+        event="moved",
+        detail=_detail(origin, f"to {target.id}"),
+        at=now,
+    )
+    msgid = (
+        mark("{number} moved to {title}, {when} (late for it: not ready for decision).")
+        if late
+        else mark("{number} moved to {title}, {when}.")
+    )
+    return _about_meeting(msgid, item.id, target, settings)
+
+
+def _about_meeting(msgid: str, item_id: ItemId, meeting: Meeting, settings: ChatSettings) -> Reply:
+    """A one-line answer naming an item and a meeting, the date in each language's way."""
+    return bilingual_reply(
+        lambda _: [
+            _(msgid, number=item_label(item_id), title=meeting.title, when=_.when(meeting.start))
+        ],
+        settings.tz,
+    )
+
+
+def _unusable(meeting: Meeting, now: datetime, settings: ChatSettings) -> Reply | None:
+    if meeting.cancelled:
+        return _say(mark("The meeting {id} is cancelled."), settings, id=meeting.id)
+    if utc(meeting.start) <= utc(now):
+        return _say(mark("The meeting {id} has already started."), settings, id=meeting.id)
+    return None
+
+
+async def _series_of(tx: Tx, item: Item, settings: ChatSettings) -> SeriesId:
+    for meeting_id in (item.meeting, item.moved_from):
+        if meeting_id is not None:
+            meeting = await tx.meeting(meeting_id)
+            if meeting is not None:
+                return meeting.series
+    return settings.filing.default_series
+
+
+async def _keep(
+    tx: Tx, command: KeepForDiscussion, origin: Origin, settings: ChatSettings, now: datetime
+) -> Reply:
+    item = await _open_item(tx, command.item, settings)
+    if isinstance(item, Reply):
+        return item
+    number = item_label(item.id)
+    original = await tx.meeting(item.moved_from) if item.moved_from else None
+    if item.kind is not Kind.STUK or not item.late or original is None:
+        return _say(
+            mark(
+                "{number} is not a late stuk that moved on; only such a stuk can be kept for "
+                "discussion."
+            ),
+            settings,
+            number=number,
+        )
+    refusal = _unusable(original, now, settings)
+    if refusal is not None:
+        return refusal
+    kept = keep_for_discussion(original)
+    await tx.update_item_assignment(
+        item.id,
+        meeting_id=original.id,
+        late=kept.late,
+        decision_ready=kept.decision_ready,
+        status=kept.status,
+        event="ter_bespreking",
+        detail=_detail(origin, f"kept on {original.id} for discussion, no decision"),
+        at=now,
+    )
+    return _about_meeting(
+        mark("{number} stays on {title}, {when}: for discussion, no decision."),
+        item.id,
+        original,
+        settings,
+    )
+
+
+_STATUS_CHANGES: dict[type, tuple[str, str]] = {
+    WithdrawItem: ("withdrawn", mark("{number} is withdrawn: “{title}”.")),
+    AcceptItem: ("accepted", mark("{number} is accepted: “{title}”.")),
+    RejectItem: ("rejected", mark("{number} is rejected: “{title}”.")),
+}
+
+
+async def _set_status(
+    tx: Tx,
+    command: WithdrawItem | AcceptItem | RejectItem,
+    origin: Origin,
+    settings: ChatSettings,
+    now: datetime,
+) -> Reply:
+    item = await _open_item(tx, command.item, settings)
+    if isinstance(item, Reply):
+        return item
+    number = item_label(item.id)
+    awaiting = item.status is ItemStatus.AWAITING_ACCEPTANCE
+    if isinstance(command, AcceptItem | RejectItem) and not awaiting:
+        return _say(mark("{number} is not awaiting acceptance."), settings, number=number)
+    event, msgid = _STATUS_CHANGES[type(command)]
+    status = _new_status(command, item)
+    reason = command.reason if isinstance(command, RejectItem) else ""
+    await tx.set_item_status(item.id, status, event=event, detail=_detail(origin, reason), at=now)
+    return _say(msgid, settings, number=number, title=Untrusted(item.title))
+
+
+def _new_status(command: WithdrawItem | AcceptItem | RejectItem, item: Item) -> ItemStatus:
+    if isinstance(command, WithdrawItem):
+        return ItemStatus.WITHDRAWN
+    if isinstance(command, RejectItem):
+        return ItemStatus.REJECTED
+    return ItemStatus.FILED if item.meeting is not None else ItemStatus.UNPLANNED

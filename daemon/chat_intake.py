@@ -1,0 +1,421 @@
+"""The chat intake: every Matrix event handled once, in one transaction with its effects.
+
+The loop pulls one event at a time from ``ChatClient.events()`` and handles it
+completely before pulling the next: whatever it means (an item, an afspraak, a
+change) and every answer (outbox rows) commit in ONE transaction together with
+``mark_event_handled``. Only then does the connector move past it, so a crash
+re-delivers at most this event and a replay skips it.
+
+Network work an event needs (a power level, the pinned message, a file
+download) happens before that transaction. A transient failure there (the
+homeserver went away) restarts the event stream after a backoff, so the event
+comes again; a permanent one is logged and the event is marked handled with
+an apology, so one bad event can never stall the room.
+
+Wijkbode never answers an ``m.notice`` (bots would talk to bots forever) and
+never acts on its own messages (the connector drops those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from daemon.chat_access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
+from daemon.chat_actions import (
+    ChatSettings,
+    Origin,
+    Target,
+    file_from_chat,
+    record_agreement,
+    send_reply,
+)
+from daemon.chat_command_actions import run_command
+from daemon.chat_commands import (
+    BadCommand,
+    BadFiling,
+    FileItem,
+    RecordAgreement,
+    Request,
+    UnknownCommand,
+    is_pin,
+    parse_request,
+    pills,
+)
+from daemon.chat_replies import (
+    POWER_TOO_LOW,
+    UNDECRYPTABLE,
+    Reply,
+    bad_filing_reply,
+    line_reply,
+    unknown_command_reply,
+    usage_reply,
+)
+from daemon.clock import Clock
+from daemon.config import Config
+from daemon.errors import PermanentError, TransientError
+from daemon.filing import FilingRules, IncomingDocument
+from daemon.i18n import mark
+from daemon.model import Kind
+from daemon.ports.chat import (
+    ChatClient,
+    ChatEvent,
+    ChatInvite,
+    ChatMessage,
+    ChatReaction,
+    ChatUndecryptable,
+)
+from daemon.safe_text import untrusted
+from daemon.scheduler import EngineSettings
+from daemon.store import Store, Tx
+
+log = logging.getLogger("wijkbode.chat")
+
+BACKOFF_FIRST_S = 1.0
+BACKOFF_CAP_S = 60.0
+NOTICE = "m.notice"
+FAILED = mark("Sorry, that did not work: {reason}")
+UNREADABLE_PIN = mark("I cannot read the message you pinned, so I cannot file it.")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatIntakeSettings:
+    """Rooms (ids or aliases) and permissions from the configuration, and the filing rules."""
+
+    chat: ChatSettings
+    core_room: str | None = None
+    announce_rooms: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    min_power_level: int = 0
+    # A demo clock runs elsewhere in time than the homeserver: file at the clock's time.
+    received_at_from_clock: bool = False
+
+    @classmethod
+    def from_config(cls, config: Config) -> ChatIntakeSettings:
+        matrix = config.matrix
+        chat = ChatSettings(
+            FilingRules.from_config(config),
+            EngineSettings.from_config(config),
+            matrix.core_room if matrix else None,
+        )
+        if matrix is None:
+            return cls(chat)
+        return cls(
+            chat,
+            matrix.core_room,
+            matrix.announce_rooms,
+            matrix.admins,
+            matrix.min_power_level,
+        )
+
+
+class ChatIntake:
+    """Runs the chat client's event stream through the filing core and the commands."""
+
+    def __init__(
+        self,
+        client: ChatClient,
+        store: Store,
+        clock: Clock,
+        settings: ChatIntakeSettings,
+        *,
+        on_committed: Callable[[], None] = lambda: None,
+        ready: asyncio.Event | None = None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._on_committed = on_committed
+        self._ready = ready or asyncio.Event()
+        self.rooms = Rooms(None)
+
+    async def run(self) -> None:
+        """Start the client, then handle events until cancelled, riding out outages."""
+        await self._retrying(self._start)
+        failures = 0
+        while True:
+            events = self._client.events()
+            try:
+                async for event in events:
+                    await self.handle(event)
+                    failures = 0
+            except (TransientError, sqlite3.OperationalError) as error:
+                failures += 1
+                delay = _backoff(failures, getattr(error, "retry_after", None))
+                log.warning("chat event not handled (%s); again in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+            finally:
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+    async def _start(self) -> None:
+        await self._client.start()
+        self._ready.set()
+        self.rooms = await self._resolve_rooms()
+        log.info(
+            "chat: core room %s, %d announcement room(s)", self.rooms.core, len(self.rooms.announce)
+        )
+
+    async def _resolve_rooms(self) -> Rooms:
+        core = await self._resolve(self._settings.core_room) if self._settings.core_room else None
+        announce = [await self._resolve(room) for room in self._settings.announce_rooms]
+        return Rooms(core, frozenset(room for room in announce if room is not None))
+
+    async def _resolve(self, room: str) -> str | None:
+        try:
+            return await self._client.resolve_room(room)
+        except PermanentError as error:
+            log.error("chat: room %s not found, it is left out: %s", room, error)
+            return None
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
+        failures = 0
+        while True:
+            try:
+                await step()
+                return
+            except TransientError as error:
+                failures += 1
+                delay = _backoff(failures, error.retry_after)
+                log.warning("chat: Matrix not reachable (%s); again in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+
+    # --- one event ------------------------------------------------------------------
+
+    async def handle(self, event: ChatEvent) -> None:
+        """Handle one event completely; only transient failures propagate (to retry it)."""
+        try:
+            await self._dispatch(event)
+        except (TransientError, sqlite3.OperationalError, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            log.exception("chat: event %s could not be handled", getattr(event, "event_id", event))
+            await self._give_up(event, error)
+
+    async def _dispatch(self, event: ChatEvent) -> None:
+        if isinstance(event, ChatInvite):
+            await self._invite(event)
+        elif isinstance(event, ChatMessage):
+            await self._message(event)
+        elif isinstance(event, ChatReaction):
+            await self._reaction(event)
+        else:
+            await self._undecryptable(event)
+
+    @asynccontextmanager
+    async def _handling(self, event_id: str, room_id: str) -> AsyncIterator[Tx]:
+        """The event's one transaction: its effects, then its handled mark; wake after commit."""
+        async with self._store.transaction() as tx:
+            yield tx
+            await tx.mark_event_handled(event_id, room_id, self._clock.now())
+        self._on_committed()
+
+    async def _mark_only(self, event_id: str, room_id: str) -> None:
+        async with self._handling(event_id, room_id):
+            pass
+
+    async def _reply_only(self, origin: Origin, reply: Reply) -> None:
+        async with self._handling(origin.event_id, origin.room_id) as tx:
+            await send_reply(tx, origin, reply, self._clock.now())
+
+    async def _give_up(self, event: ChatEvent, error: Exception) -> None:
+        if isinstance(event, ChatInvite):
+            return
+        reason = untrusted(str(error) or type(error).__name__, 200)
+        origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)
+        if self.rooms.configured(event.room_id) and not isinstance(event, ChatUndecryptable):
+            await self._reply_only(origin, line_reply(FAILED, self._tz, reason=reason))
+        else:
+            await self._mark_only(event.event_id, event.room_id)
+
+    @property
+    def _tz(self) -> ZoneInfo:
+        return self._settings.chat.tz
+
+    def _received(self, server_ts: datetime) -> datetime:
+        """When an event counts as received: the server's time, or the demo clock's."""
+        return self._clock.now() if self._settings.received_at_from_clock else server_ts
+
+    # --- invites, undecryptable -------------------------------------------------------
+
+    async def _invite(self, invite: ChatInvite) -> None:
+        if not invite_accepted(invite.room_id, invite.inviter, self.rooms, self._settings.admins):
+            log.info(
+                "chat: invite to %s from %s ignored (not configured)",
+                invite.room_id,
+                invite.inviter,
+            )
+            return
+        try:
+            await self._client.join(invite.room_id)
+        except PermanentError as error:
+            log.error("chat: could not join %s: %s", invite.room_id, error)
+            return
+        log.info("chat: joined %s (invited by %s)", invite.room_id, invite.inviter)
+
+    async def _undecryptable(self, event: ChatUndecryptable) -> None:
+        origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)
+        if self.rooms.configured(event.room_id):
+            await self._reply_only(origin, line_reply(UNDECRYPTABLE, self._tz))
+        else:
+            await self._mark_only(event.event_id, event.room_id)
+
+    # --- messages ---------------------------------------------------------------------
+
+    async def _message(self, message: ChatMessage) -> None:
+        request = None
+        if message.msgtype != NOTICE:
+            request = parse_request(
+                message.body,
+                received_at=self._received(message.origin_server_ts).astimezone(self._tz),
+                known_series=tuple(self._settings.chat.filing.rules),
+                mentions=pills(message.formatted_body),
+            )
+        if request is None:
+            await self._mark_only(message.event_id, message.room_id)
+            return
+        room = self.rooms.kind(message.room_id)
+        origin = Origin(
+            message.room_id,
+            message.event_id,
+            message.sender,
+            self._received(message.origin_server_ts),
+            thread_root=message.thread_root,
+            public=room is RoomKind.ANNOUNCE,
+        )
+        denied = await self._denied(request, room, message.sender)
+        if denied is not None:
+            await self._reply_only(origin, denied)
+            return
+        await self._carry_out(request, origin, message)
+
+    async def _denied(self, request: Request, room: RoomKind, sender: str) -> Reply | None:
+        reason = refusal(request, room, self.rooms)
+        if reason is not None:
+            return line_reply(reason, self._tz)
+        if not needs_power_check(request, self._settings.min_power_level):
+            return None
+        if sender in self._settings.admins or self.rooms.core is None:
+            return None
+        level = await self._client.power_level(self.rooms.core, sender)
+        if level >= self._settings.min_power_level:
+            return None
+        return line_reply(POWER_TOO_LOW, self._tz, level=self._settings.min_power_level)
+
+    async def _carry_out(self, request: Request, origin: Origin, message: ChatMessage) -> None:
+        now = self._clock.now()
+        tz = self._tz
+        if isinstance(request, FileItem):
+            documents = await self._documents(message)
+            if documents and request.kind is Kind.AGENDAPUNT:
+                # RULES.md: an upload with a filing caption is a stuk.
+                request = replace(request, kind=Kind.STUK)
+            target = Target(message.event_id, message.thread_root)
+            async with self._handling(origin.event_id, origin.room_id) as tx:
+                await file_from_chat(
+                    tx, request, origin, target, self._settings.chat, now, documents=documents
+                )
+        elif isinstance(request, RecordAgreement):
+            async with self._handling(origin.event_id, origin.room_id) as tx:
+                await record_agreement(tx, request, origin, self._settings.chat, now)
+        elif isinstance(request, BadFiling):
+            await self._reply_only(origin, bad_filing_reply(request.problem, tz))
+        elif isinstance(request, BadCommand):
+            await self._reply_only(origin, usage_reply(request.spec.usage, request.problem, tz))
+        elif isinstance(request, UnknownCommand):
+            await self._reply_only(
+                origin, unknown_command_reply(request.word, request.suggestion, tz)
+            )
+        else:
+            async with self._handling(origin.event_id, origin.room_id) as tx:
+                result = await run_command(tx, request, origin, self._settings.chat, now)
+                await send_reply(tx, origin, result.reply, now)
+
+    async def _documents(self, message: ChatMessage) -> Sequence[IncomingDocument]:
+        """The message's file, downloaded into the document store (before the transaction)."""
+        attachment = message.attachment
+        if attachment is None:
+            return ()
+        data = await self._client.download(attachment)
+        sha256 = await self._store.documents.put(data)
+        name = safe_filename(attachment.filename)
+        return (IncomingDocument(sha256, name, attachment.content_type, len(data)),)
+
+    # --- 📌 -----------------------------------------------------------------------------
+
+    async def _reaction(self, reaction: ChatReaction) -> None:
+        room = self.rooms.kind(reaction.room_id)
+        if not is_pin(reaction.key) or room is not RoomKind.CORE:
+            await self._mark_only(reaction.event_id, reaction.room_id)
+            return
+        origin = Origin(
+            reaction.room_id,
+            reaction.event_id,
+            reaction.sender,
+            self._received(reaction.origin_server_ts),
+            reply_to=reaction.relates_to,
+        )
+        request = FileItem(Kind.AGENDAPUNT, "-", "")
+        denied = await self._denied(request, room, reaction.sender)
+        if denied is not None:
+            await self._reply_only(origin, denied)
+            return
+        pinned = await self._client.get_event(reaction.room_id, reaction.relates_to)
+        if pinned is None or pinned.sender == self._client.user_id:
+            await self._reply_only(origin, line_reply(UNREADABLE_PIN, self._tz))
+            return
+        await self._file_pinned(origin, pinned)
+
+    async def _file_pinned(self, origin: Origin, pinned: ChatMessage) -> None:
+        documents = await self._documents(pinned)
+        title, text = pinned_title(pinned.body, documents)
+        request = FileItem(Kind.AGENDAPUNT, title, text)
+        target = Target(pinned.event_id, pinned.thread_root)
+        now = self._clock.now()
+        async with self._handling(origin.event_id, origin.room_id) as tx:
+            await file_from_chat(
+                tx,
+                request,
+                origin,
+                target,
+                self._settings.chat,
+                now,
+                submitter=pinned.sender,
+                documents=documents,
+            )
+
+
+def pinned_title(body: str, documents: Sequence[IncomingDocument]) -> tuple[str, str]:
+    """A pinned message's first line as title (else its file name); the rest is the text."""
+    lines = body.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return (documents[0].filename if documents else "(bericht zonder tekst)"), ""
+    return " ".join(lines[0].split())[:200], "\n".join(lines[1:]).strip()
+
+
+_UNSAFE_IN_NAMES = str.maketrans({"/": "_", "\\": "_", "\x00": ""})
+
+
+def safe_filename(name: str) -> str:
+    """A display name for a stored file: no path, no control or direction characters."""
+    cleaned = untrusted(name.translate(_UNSAFE_IN_NAMES), 120).replace("\u2060", "")
+    return cleaned.strip(" .") or "bestand"
+
+
+def _backoff(failures: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter and a cap; the server's ``retry_after`` wins."""
+    if retry_after is not None:
+        return retry_after
+    base: float = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2.0 ** (failures - 1))
+    return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography

@@ -1,0 +1,151 @@
+"""The read-only answers: ``!help``, ``!agenda``, ``!deadlines``, ``!afspraken``.
+
+Listings are shown once, each phrase "Dutch / English", with sender text made
+safe. In an announcement room (public) an agenda hides who submitted what and
+items still awaiting acceptance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from daemon.chat_commands import COMMANDS
+from daemon.chat_replies import (
+    NAME_CHARS,
+    Reply,
+    Say,
+    Untrusted,
+    agreement_label,
+    item_label,
+    listing_reply,
+)
+from daemon.i18n import mark
+from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting
+
+MAX_ROWS = 50
+_NOT_LISTED = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
+_NOT_PUBLIC = _NOT_LISTED | {ItemStatus.AWAITING_ACCEPTANCE}
+
+
+@dataclass(frozen=True, slots=True)
+class _HelpRow:
+    form: str
+    what: str  # msgid
+    form_is_msgid: bool = False
+
+
+_FILING_HELP = (
+    _HelpRow(
+        "Agendapunt: … · Ter kennisgeving: … · Actualiteit: … · Stuk: …",
+        mark("file an item (English: Agenda item:, For information:, Current affair:, Document:)"),
+    ),
+    _HelpRow("Agendapunt (direct): …", mark("straight onto the next agenda, during a meeting")),
+    _HelpRow(mark("a file with such a caption"), mark("files a document with the file"), True),
+    _HelpRow("📌", mark("react with it on a message to file that message as an agenda point")),
+    _HelpRow(
+        "Afspraak: … @naam voor <datum>",
+        mark("record an agreement (English: Agreement: … @name by <date>)"),
+    ),
+)
+
+
+def help_reply(tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        rows = [
+            f"{_(row.form) if row.form_is_msgid else _.field(row.form)} — {_(row.what)}"
+            for row in _FILING_HELP
+        ]
+        for spec in COMMANDS:
+            aliases = " ".join(f"!{alias}" for alias in spec.aliases)
+            shown = f"{spec.usage} ({aliases})" if aliases else spec.usage
+            rows.append(f"{_.field(shown)} — {_(spec.summary)}")
+        rows.append(_("In the announcement rooms: only !agenda, !deadlines and !help."))
+        return [_("What Wijkbode understands in the core group's room"), *rows]
+
+    return listing_reply(render, tz)
+
+
+def agenda_reply(meeting: Meeting, items: Sequence[Item], *, public: bool, tz: ZoneInfo) -> Reply:
+    hidden = _NOT_PUBLIC if public else _NOT_LISTED
+    shown = [item for item in items if item.status not in hidden]
+
+    def render(_: Say) -> list[str]:
+        head = _(
+            "Agenda of {title}, {when} ({id})",
+            title=meeting.title,
+            when=_.when(meeting.start),
+            id=meeting.id,
+        )
+        rows = [_item_row(_, item, public=public) for item in shown[:MAX_ROWS]]
+        if len(shown) > MAX_ROWS:
+            rows.append(_("… and {count} more.", count=len(shown) - MAX_ROWS))
+        return [head, *(rows or [_("No items yet.")])]
+
+    return listing_reply(render, tz)
+
+
+def _item_row(_: Say, item: Item, *, public: bool) -> str:
+    row = f"{item_label(item.id)} [{_.kind(item.kind)}] {_.field(Untrusted(item.title))}"
+    if not public:
+        row += f" — {_.field(Untrusted(item.submitter, NAME_CHARS))}"
+    flags = [_(flag) for flag in _flags(item)]
+    return row + (f" ({'; '.join(flags)})" if flags else "")
+
+
+def _flags(item: Item) -> list[str]:
+    flags: list[str] = []
+    if item.status is ItemStatus.AWAITING_ACCEPTANCE:
+        flags.append(mark("awaiting acceptance"))
+    if item.status is ItemStatus.TER_BESPREKING:
+        flags.append(mark("for discussion, no decision"))
+    if item.late:
+        flags.append(mark("late"))
+    if not item.decision_ready and item.kind is not Kind.TER_KENNISGEVING:
+        flags.append(mark("not ready for decision"))
+    return flags
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRow:
+    meeting: Meeting
+    kind: Kind
+    at: datetime
+
+
+def deadlines_reply(rows: Sequence[DeadlineRow], tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        lines = [
+            _(
+                "{when}: {kind} for {title} of {meeting}",
+                when=_.when(row.at),
+                kind=_.kind(row.kind),
+                title=row.meeting.title,
+                meeting=_.day(row.meeting.start.astimezone(tz).date()),
+            )
+            for row in rows[:MAX_ROWS]
+        ]
+        return [_("Coming deadlines"), *(lines or [_("No deadlines coming up.")])]
+
+    return listing_reply(render, tz)
+
+
+def agreements_reply(agreements: Sequence[Agreement], today: date, tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        rows = []
+        for agreement in agreements[:MAX_ROWS]:
+            row = _(
+                "{number} “{what}” — {owner}, due {due}",
+                number=agreement_label(agreement.id),
+                what=Untrusted(agreement.what),
+                owner=Untrusted(agreement.owner, NAME_CHARS),
+                due=_.day(agreement.due),
+            )
+            rows.append(row + (f" ({_('overdue')})" if agreement.due < today else ""))
+        if len(agreements) > MAX_ROWS:
+            rows.append(_("… and {count} more.", count=len(agreements) - MAX_ROWS))
+        return [_("Open agreements"), *(rows or [_("No open agreements.")])]
+
+    return listing_reply(render, tz)

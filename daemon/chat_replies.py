@@ -1,0 +1,277 @@
+"""How Wijkbode's chat answers read: bilingual (Dutch first), plain text and HTML side by side.
+
+Every field a sender chose (a title, a name, a motivation) is wrapped in
+``Untrusted`` and goes through :mod:`daemon.safe_text` for each output, so a
+message can never inject markup, ``@room`` pings or direction tricks into our
+notice. Our own wording is escaped for the HTML version too.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from daemon.i18n import Translator, mark
+from daemon.model import Kind
+from daemon.safe_text import untrusted, untrusted_html
+
+ENGLISH_RULE = "— English —"
+TITLE_CHARS = 200
+NAME_CHARS = 120
+
+KIND_NAMES = {
+    Kind.AGENDAPUNT: mark("agenda point"),
+    Kind.STUK: mark("document"),
+    Kind.TER_KENNISGEVING: mark("for information"),
+    Kind.ACTUALITEIT: mark("current affair"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Untrusted:
+    """Text a sender chose; cleaned and cut to ``limit`` wherever it is shown."""
+
+    text: str
+    limit: int = TITLE_CHARS
+
+
+Field = str | int | Untrusted
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    body: str
+    html: str
+
+
+def item_label(item_id: int) -> str:
+    """How an item is named to people, as in mail receipts: ``WB-42``."""
+    return f"WB-{item_id}"
+
+
+def agreement_label(agreement_id: int) -> str:
+    """How an afspraak is named to people: ``A-3``."""
+    return f"A-{agreement_id}"
+
+
+class Say:
+    """Wording in one or more languages (joined by " / ") for plain text or for HTML."""
+
+    def __init__(self, translators: Sequence[Translator], *, html: bool) -> None:
+        self._translators = translators
+        self.html = html
+
+    @property
+    def first(self) -> Translator:
+        return self._translators[0]
+
+    def __call__(self, msgid: str, **fields: Field) -> str:
+        return " / ".join(self._one(t, msgid, fields) for t in self._translators)
+
+    def _one(self, translator: Translator, msgid: str, fields: dict[str, Field]) -> str:
+        template = translator.gettext(msgid)
+        if self.html:
+            template = html.escape(template, quote=False)
+        return template.format(**{name: self.field(value) for name, value in fields.items()})
+
+    def field(self, value: Field) -> str:
+        if isinstance(value, Untrusted):
+            clean = untrusted_html if self.html else untrusted
+            return clean(value.text, value.limit)
+        return html.escape(str(value)) if self.html else str(value)
+
+    def when(self, moment: datetime) -> str:
+        return self.first.when(moment)
+
+    def day(self, day: date) -> str:
+        return self.first.day(day)
+
+    def kind(self, kind: Kind) -> str:
+        return " / ".join(t.gettext(KIND_NAMES[kind]) for t in self._translators)
+
+
+Render = Callable[[Say], Sequence[str]]
+
+
+def bilingual_reply(render: Render, tz: ZoneInfo) -> Reply:
+    """The whole answer in Dutch, then in English."""
+    nl, en = Translator("nl", tz), Translator("en", tz)
+    plain = [render(Say([t], html=False)) for t in (nl, en)]
+    marked = [render(Say([t], html=True)) for t in (nl, en)]
+    body = "\n".join([*plain[0], "", ENGLISH_RULE, *plain[1]])
+    markup = (
+        f"<p>{'<br/>'.join(marked[0])}</p><p><em>{ENGLISH_RULE}</em></p>"
+        f"<p>{'<br/>'.join(marked[1])}</p>"
+    )
+    return Reply(body, markup)
+
+
+def listing_reply(render: Render, tz: ZoneInfo) -> Reply:
+    """A list answered once, each phrase "Dutch / English" (a listing twice is too long)."""
+    translators = [Translator("nl", tz), Translator("en", tz)]
+    plain = render(Say(translators, html=False))
+    marked = render(Say(translators, html=True))
+    head, *rows = marked or [""]
+    items = "".join(f"<li>{row}</li>" for row in rows)
+    return Reply(
+        "\n".join(plain), f"<p><strong>{head}</strong></p>" + (f"<ul>{items}</ul>" if items else "")
+    )
+
+
+def line_reply(msgid: str, tz: ZoneInfo, **fields: Field) -> Reply:
+    """A one-line answer in both languages."""
+    return bilingual_reply(lambda _: [_(msgid, **fields)], tz)
+
+
+# --- refusals and mistakes ----------------------------------------------------------
+
+CORE_ROOM_ONLY = mark("This can only be done in the core group's room.")
+NOT_HERE = mark(
+    "I only answer commands in the core group's room and the announcement rooms. !help works here."
+)
+POWER_TOO_LOW = mark("This needs power level {level} in the core group's room.")
+NO_CORE_ROOM = mark("No core group room is configured, so this cannot be done from chat.")
+UNDECRYPTABLE = mark(
+    "I could not read your message (its key never reached me). Please send it again."
+)
+
+
+def usage_reply(usage: str, problem: str | None, tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        lines = [_(problem)] if problem else []
+        return [*lines, _("Usage: {usage}", usage=usage), _("!help lists every command.")]
+
+    return bilingual_reply(render, tz)
+
+
+def unknown_command_reply(word: str, suggestion: str | None, tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        lines = [_("I do not know the command “!{word}”.", word=Untrusted(word, 40))]
+        if suggestion:
+            lines.append(_("Did you mean !{suggestion}?", suggestion=suggestion))
+        return [*lines, _("!help lists every command.")]
+
+    return bilingual_reply(render, tz)
+
+
+# --- filings and afspraken ------------------------------------------------------------
+
+FILING_EXAMPLE = mark("For example: “Agenda item: Benches in the park”.")
+AGREEMENT_EXAMPLE = mark("For example: “Agreement: deliver the flyers @jan by Friday”.")
+
+
+@dataclass(frozen=True, slots=True)
+class FiledFacts:
+    """What a filing confirmation says; ``missed`` is the deadline a late item missed."""
+
+    item_id: int
+    kind: Kind
+    title: str
+    meeting_title: str | None
+    meeting_start: datetime | None
+    late: bool
+    decision_ready: bool
+    direct: bool
+    intended_start: datetime | None
+    missed: datetime | None
+    documents: tuple[str, ...]
+    credited: str | None  # the author of a pinned message
+
+
+def filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
+    """The thread reply confirming a filing: number, meeting, date, deadline status."""
+
+    def render(_: Say) -> list[str]:
+        lines = [
+            _(
+                "Filed as {kind} {number}: “{title}”",
+                kind=_.kind(facts.kind),
+                number=item_label(facts.item_id),
+                title=Untrusted(facts.title),
+            )
+        ]
+        if facts.credited:
+            lines.append(_("Submitted by {author}.", author=Untrusted(facts.credited, NAME_CHARS)))
+        lines.append(_meeting_line(_, facts))
+        lines.append(_timeliness_line(_, facts))
+        if facts.kind is not Kind.TER_KENNISGEVING:
+            ready = facts.decision_ready
+            lines.append(_("Ready for decision.") if ready else _("Not ready for decision."))
+        if facts.documents:
+            names = ", ".join(facts.documents)
+            lines.append(_("Document: {names}", names=Untrusted(names, NAME_CHARS)))
+        return lines
+
+    return bilingual_reply(render, tz)
+
+
+def _meeting_line(_: Say, facts: FiledFacts) -> str:
+    if facts.meeting_title is None or facts.meeting_start is None:
+        return _("Meeting: not planned yet")
+    return _(
+        "Meeting: {title}, {when}", title=facts.meeting_title, when=_.when(facts.meeting_start)
+    )
+
+
+def _timeliness_line(_: Say, facts: FiledFacts) -> str:
+    if facts.direct:
+        return _("Put on the agenda directly, without the deadline check.")
+    if facts.late and facts.intended_start is not None and facts.missed is not None:
+        return _(
+            "Too late for the meeting of {when} (deadline {deadline}); moved on.",
+            when=_.when(facts.intended_start),
+            deadline=_.when(facts.missed),
+        )
+    return _("On time.")
+
+
+def already_filed_reply(item_id: int, tz: ZoneInfo) -> Reply:
+    return line_reply(
+        mark("This message was already filed as {number}."), tz, number=item_label(item_id)
+    )
+
+
+def bad_filing_reply(problem: str, tz: ZoneInfo) -> Reply:
+    return bilingual_reply(lambda _: [_(problem), _(FILING_EXAMPLE)], tz)
+
+
+def agreement_reply(number: int, what: str, owner: str, due: date, tz: ZoneInfo) -> Reply:
+    def render(_: Say) -> list[str]:
+        return [
+            _(
+                "Agreement {number} recorded: “{what}”, owner {owner}, due {due}.",
+                number=agreement_label(number),
+                what=Untrusted(what),
+                owner=Untrusted(owner, NAME_CHARS),
+                due=_.day(due),
+            ),
+            _("I will remind this room before it is due."),
+        ]
+
+    return bilingual_reply(render, tz)
+
+
+def agreement_question(
+    what: str, owner: str | None, due: date | None, unclear_due: str | None, tz: ZoneInfo
+) -> Reply:
+    """A friendly question for what is missing; nothing was recorded."""
+
+    def render(_: Say) -> list[str]:
+        lines: list[str] = []
+        if not what:
+            lines.append(_("What is the agreement? Write it after “Agreement:”."))
+        if owner is None:
+            lines.append(_("Who will do it? Name the owner with @name."))
+        if due is None and unclear_due:
+            lines.append(
+                _("I could not read “{phrase}” as a date.", phrase=Untrusted(unclear_due, 60))
+            )
+        if due is None:
+            lines.append(_("By when? For example “by Friday”, “by 15 March” or “within 2 weeks”."))
+        return [*lines, _("Nothing was recorded yet; send the whole agreement again."),
+                _(AGREEMENT_EXAMPLE)]  # fmt: skip
+
+    return bilingual_reply(render, tz)
