@@ -96,18 +96,18 @@ async def run(args: argparse.Namespace, report: Report) -> int:
         endpoints = servers.endpoints.to_json()
         (demo_dir / "servers" / "endpoints.json").write_text(endpoints + "\n", encoding="utf-8")
         report.done("servers", f"{demo_dir / 'servers' / 'endpoints.json'}")
-        if stop.is_set():
-            return EXIT_INTERRUPTED
-        try:
-            return await _with_servers(args, report, servers, demo_dir, stop)
-        except SetupError:
-            return EXIT_SETUP
-        finally:
-            report.line("   Servers stoppen / stopping the servers …")
+        code = EXIT_INTERRUPTED
+        if not stop.is_set():
+            try:
+                code = await _with_servers(args, report, servers, demo_dir, stop)
+            except SetupError:
+                code = EXIT_SETUP
+        report.line("   Servers stoppen / stopping the servers …")
     report.line(
         f"   Klaar; alles staat nog in {demo_dir} (wijkbode.toml, daemon.log, state/) "
         "/ done; everything is still there"
     )
+    return code
 
 
 async def _with_servers(
@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's AUTH deprecation note
+    logging.getLogger("nio").setLevel(logging.ERROR)  # alice's client: retries are not news
     report = Report()
     return asyncio.run(run(args, report))
 
