@@ -107,6 +107,9 @@ class SynapseServer:
             cwd=self.run_dir,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C in the terminal reaches only the harness (or the
+            # demo), which stops its clients first and Synapse after them.
+            start_new_session=True,
         )
         await self._wait_ready()
 
