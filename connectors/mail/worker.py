@@ -6,7 +6,8 @@ replaced; a worker that dies (out of memory, a crash in a C extension) is
 replaced too. Either way the caller gets ``UnparseableMail`` with a reason,
 as for bytes that are not a mail at all, and the next mail gets a fresh worker.
 The worker's address space is capped so a decompression bomb ends in
-``MemoryError`` there, not in the machine swapping.
+``MemoryError`` there, not in the machine swapping, and a worker ends itself
+when the daemon is gone (a SIGKILLed daemon cannot stop it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import resource
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,14 +39,23 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024  # bytes of address space for the worker
+_PARENT_CHECK_SECONDS = 1.0
 
 
-def _limit_memory(max_bytes: int) -> None:
-    """Runs in the worker at start: cap its address space (``MemoryError`` beyond it)."""
+def _start_worker(max_bytes: int, daemon_pid: int) -> None:
+    """Runs in the worker at start: cap its memory, and end it when the daemon is gone."""
     if max_bytes > 0:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    threading.Thread(target=_exit_with, args=(daemon_pid,), daemon=True).start()
+
+
+def _exit_with(daemon_pid: int) -> None:
+    """A worker outlives a daemon killed with SIGKILL (it waits on its queue forever)."""
+    while os.getppid() == daemon_pid:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _ready() -> bool:
@@ -138,8 +151,8 @@ class MailParser:
             executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_memory,
-                initargs=(self._memory_limit,),
+                initializer=_start_worker,
+                initargs=(self._memory_limit, os.getpid()),
             )
             try:
                 await asyncio.wrap_future(executor.submit(_ready))
