@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat_commands import FileItem, RecordAgreement
+from daemon.chat_afspraak import RecordAgreement
+from daemon.chat_commands import FileItem
 from daemon.chat_replies import (
     FiledFacts,
     Reply,

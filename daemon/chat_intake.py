@@ -37,17 +37,16 @@ from daemon.chat_actions import (
     record_agreement,
     send_reply,
 )
+from daemon.chat_afspraak import RecordAgreement, pills
 from daemon.chat_command_actions import run_command
 from daemon.chat_commands import (
     BadCommand,
     BadFiling,
     FileItem,
-    RecordAgreement,
     Request,
     UnknownCommand,
     is_pin,
     parse_request,
-    pills,
 )
 from daemon.chat_replies import (
     POWER_TOO_LOW,

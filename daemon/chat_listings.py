@@ -53,38 +53,41 @@ _FILING_HELP = (
 
 
 def help_reply(tz: ZoneInfo) -> Reply:
-    def render(_: Say) -> list[str]:
-        rows = [
+    def rows(_: Say) -> list[str]:
+        found = [
             f"{_(row.form) if row.form_is_msgid else _.field(row.form)} — {_(row.what)}"
             for row in _FILING_HELP
         ]
         for spec in COMMANDS:
             aliases = " ".join(f"!{alias}" for alias in spec.aliases)
             shown = f"{spec.usage} ({aliases})" if aliases else spec.usage
-            rows.append(f"{_.field(shown)} — {_(spec.summary)}")
-        rows.append(_("In the announcement rooms: only !agenda, !deadlines and !help."))
-        return [_("What Wijkbode understands in the core group's room"), *rows]
+            found.append(f"{_.field(shown)} — {_(spec.summary)}")
+        return [*found, _("In the announcement rooms: only !agenda, !deadlines and !help.")]
 
-    return listing_reply(render, tz)
+    return listing_reply(
+        lambda _: _("What Wijkbode understands in the core group's room"), rows, tz
+    )
 
 
 def agenda_reply(meeting: Meeting, items: Sequence[Item], *, public: bool, tz: ZoneInfo) -> Reply:
     hidden = _NOT_PUBLIC if public else _NOT_LISTED
     shown = [item for item in items if item.status not in hidden]
 
-    def render(_: Say) -> list[str]:
-        head = _(
+    def head(_: Say) -> str:
+        return _(
             "Agenda of {title}, {when} ({id})",
             title=meeting.title,
             when=_.when(meeting.start),
             id=meeting.id,
         )
-        rows = [_item_row(_, item, public=public) for item in shown[:MAX_ROWS]]
-        if len(shown) > MAX_ROWS:
-            rows.append(_("… and {count} more.", count=len(shown) - MAX_ROWS))
-        return [head, *(rows or [_("No items yet.")])]
 
-    return listing_reply(render, tz)
+    def rows(_: Say) -> list[str]:
+        found = [_item_row(_, item, public=public) for item in shown[:MAX_ROWS]]
+        if len(shown) > MAX_ROWS:
+            found.append(_("… and {count} more.", count=len(shown) - MAX_ROWS))
+        return found or [_("No items yet.")]
+
+    return listing_reply(head, rows, tz)
 
 
 def _item_row(_: Say, item: Item, *, public: bool) -> str:
@@ -116,36 +119,29 @@ class DeadlineRow:
 
 
 def deadlines_reply(rows: Sequence[DeadlineRow], tz: ZoneInfo) -> Reply:
-    def render(_: Say) -> list[str]:
-        lines = [
-            _(
-                "{when}: {kind} for {title} of {meeting}",
-                when=_.when(row.at),
-                kind=_.kind(row.kind),
-                title=row.meeting.title,
-                meeting=_.day(row.meeting.start.astimezone(tz).date()),
-            )
+    def lines(_: Say) -> list[str]:
+        found = [
+            f"{_.when(row.at)} — {_.kind(row.kind)} — "
+            f"{_.field(row.meeting.title)}, {_.when(row.meeting.start)}"
             for row in rows[:MAX_ROWS]
         ]
-        return [_("Coming deadlines"), *(lines or [_("No deadlines coming up.")])]
+        return found or [_("No deadlines coming up.")]
 
-    return listing_reply(render, tz)
+    return listing_reply(lambda _: _("Coming deadlines"), lines, tz)
 
 
 def agreements_reply(agreements: Sequence[Agreement], today: date, tz: ZoneInfo) -> Reply:
-    def render(_: Say) -> list[str]:
-        rows = []
+    def rows(_: Say) -> list[str]:
+        found = []
         for agreement in agreements[:MAX_ROWS]:
-            row = _(
-                "{number} “{what}” — {owner}, due {due}",
-                number=agreement_label(agreement.id),
-                what=Untrusted(agreement.what),
-                owner=Untrusted(agreement.owner, NAME_CHARS),
-                due=_.day(agreement.due),
+            row = (
+                f"{agreement_label(agreement.id)} “{_.field(Untrusted(agreement.what))}” — "
+                f"{_.field(Untrusted(agreement.owner, NAME_CHARS))} — {_.day(agreement.due)}"
             )
-            rows.append(row + (f" ({_('overdue')})" if agreement.due < today else ""))
+            overdue = _("overdue") if agreement.due < today else ""
+            found.append(f"{row} ({overdue})" if overdue else row)
         if len(agreements) > MAX_ROWS:
-            rows.append(_("… and {count} more.", count=len(agreements) - MAX_ROWS))
-        return [_("Open agreements"), *(rows or [_("No open agreements.")])]
+            found.append(_("… and {count} more.", count=len(agreements) - MAX_ROWS))
+        return found or [_("No open agreements.")]
 
-    return listing_reply(render, tz)
+    return listing_reply(lambda _: _("Open agreements"), rows, tz)

@@ -109,15 +109,19 @@ def bilingual_reply(render: Render, tz: ZoneInfo) -> Reply:
     return Reply(body, markup)
 
 
-def listing_reply(render: Render, tz: ZoneInfo) -> Reply:
-    """A list answered once, each phrase "Dutch / English" (a listing twice is too long)."""
+def listing_reply(head: Callable[[Say], str], rows: Render, tz: ZoneInfo) -> Reply:
+    """A heading in Dutch and in English, then the list once, each phrase "Dutch / English"
+    (a list twice would be too long)."""
     translators = [Translator("nl", tz), Translator("en", tz)]
-    plain = render(Say(translators, html=False))
-    marked = render(Say(translators, html=True))
-    head, *rows = marked or [""]
-    items = "".join(f"<li>{row}</li>" for row in rows)
+    heads = [head(Say([t], html=False)) for t in translators]
+    marked_heads = [head(Say([t], html=True)) for t in translators]
+    plain = rows(Say(translators, html=False))
+    marked = rows(Say(translators, html=True))
+    items = "".join(f"<li>{row}</li>" for row in marked)
     return Reply(
-        "\n".join(plain), f"<p><strong>{head}</strong></p>" + (f"<ul>{items}</ul>" if items else "")
+        "\n".join([*heads, *plain]),
+        f"<p><strong>{marked_heads[0]}</strong><br/><em>{marked_heads[1]}</em></p>"
+        + (f"<ul>{items}</ul>" if items else ""),
     )
 
 

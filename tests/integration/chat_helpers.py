@@ -13,7 +13,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from daemon.filing import FilingRules
 from daemon.model import Item
 from daemon.outbox import Backoff, Outbox
 from daemon.plan_sync import sync_plan
+from daemon.publish import Targets
 from daemon.scheduler import EngineSettings
 from daemon.store import Store
 from harness.synapse import SynapseServer
@@ -81,6 +82,7 @@ def plain_config(directory: Path) -> Config:
 class Wijkbode:
     """The chat intake and the Matrix outbox of one Wijkbode, running as tasks."""
 
+    config: Config
     store: Store
     client: MatrixChatClient
     intake: ChatIntake
@@ -123,6 +125,12 @@ class Setup:
     min_power_level: int = 0
 
 
+def _engine(config: Config, setup: Setup) -> EngineSettings:
+    """The engine's settings as a ``[matrix]`` section naming these rooms would give them."""
+    targets = Targets(core_room=setup.core_room, announce_rooms=setup.announce_rooms)
+    return replace(EngineSettings.from_config(config), targets=targets)
+
+
 async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup) -> Wijkbode:
     """Start the store, the client (first sync done), the intake and the Matrix dispatcher."""
     config = plain_config(setup.state_dir)
@@ -146,9 +154,7 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
         poll_seconds=0.5,
     )
     intake_settings = ChatIntakeSettings(
-        ChatSettings(
-            FilingRules.from_config(config), EngineSettings.from_config(config), setup.core_room
-        ),
+        ChatSettings(FilingRules.from_config(config), _engine(config, setup), setup.core_room),
         core_room=setup.core_room,
         announce_rooms=setup.announce_rooms,
         admins=setup.admins,
@@ -157,7 +163,7 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
     intake = ChatIntake(
         client, store, clock, intake_settings, on_committed=outbox.wake, ready=ready
     )
-    bot = Wijkbode(store, client, intake, outbox)
+    bot = Wijkbode(config, store, client, intake, outbox)
     bot.tasks = [asyncio.create_task(intake.run())] + [
         asyncio.create_task(run()) for run in outbox.runners()
     ]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from daemon.chat_afspraak import Mention, RecordAgreement, pills
 from daemon.chat_commands import (
     COMMANDS,
     DIRECT_ONLY_AGENDAPUNT,
@@ -22,9 +23,7 @@ from daemon.chat_commands import (
     FileItem,
     KeepForDiscussion,
     MarkDone,
-    Mention,
     MoveItem,
-    RecordAgreement,
     RejectItem,
     Request,
     ShowAgenda,
@@ -35,7 +34,6 @@ from daemon.chat_commands import (
     WithdrawItem,
     is_pin,
     parse_request,
-    pills,
 )
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
 from daemon.subject import MAX_TITLE_CHARS
