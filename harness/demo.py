@@ -173,7 +173,7 @@ async def _with_servers(
             f"its log goes to {log_path} and, prefixed with 'daemon │', here",
         )
         started_wall, started_mono = datetime.now(UTC), time.monotonic()
-        await daemon.start()
+        await _step(report, "daemon", daemon.start())
         stack.push_async_callback(_stop_daemon, report, daemon)
         if await daemon.wait_ready(READY_TIMEOUT_S):
             report.done("daemon", "READY=1")

@@ -14,6 +14,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TypeVar
 
+import aiosmtplib
+
 from harness.demo_config import (
     ADDRESS,
     PARTNER,
@@ -114,7 +116,12 @@ async def partner_mails_a_stuk(demo: Demo) -> None:
         return
     message = partner_mail()
     since = time.monotonic()
-    await demo.relay.deliver(bytes(message), PARTNER, [ADDRESS])
+    try:
+        await demo.relay.deliver(bytes(message), PARTNER, [ADDRESS])
+    except (OSError, aiosmtplib.SMTPException) as error:
+        demo.report.failed("a-receipt", f"mail not sent: {error}")
+        demo.report.blocked("a-room", "a-receipt")
+        return
     demo.report.line(f"   → verstuurd / sent: {message['Subject']} (+ pdf) → {ADDRESS}")
     receipt = await wait_until(
         lambda: _receipt(demo.mail.seen, str(message["Message-ID"])), demo.step_timeout
@@ -202,7 +209,11 @@ async def _ask_in_core_room(demo: Demo, step: str, text: str, what: str) -> None
         demo.report.blocked(step, "join")
         return
     since = time.monotonic()
-    event_id = await demo.member.say(demo.core_room, text)
+    try:
+        event_id = await demo.member.say(demo.core_room, text)
+    except (OSError, RuntimeError) as error:
+        demo.report.failed(step, f"alice could not send: {error}")
+        return
     demo.report.line(f"   → alice in #kerngroep: {text}")
     answer = await wait_until(
         lambda: next(
@@ -230,8 +241,12 @@ async def cli_shows_agenda_and_deadlines(demo: Demo) -> None:
         "The command line reads the same database: the next meeting's agenda as JSON, and "
         "every upcoming moment.",
     )
-    agenda = await run_cli(config, "agenda", "--json")
-    deadlines = await run_cli(config, "deadlines")
+    try:
+        agenda = await run_cli(config, "agenda", "--json")
+        deadlines = await run_cli(config, "deadlines")
+    except (OSError, TimeoutError) as error:
+        demo.report.failed("d-cli", f"{type(error).__name__}: {error}")
+        return
     demo.report.show("$ wijkbode agenda --json", _pretty(agenda.stdout) or agenda.stderr)
     demo.report.show("$ wijkbode deadlines", deadlines.stdout or deadlines.stderr, max_lines=14)
     if agenda.code == 0 and deadlines.code == 0:
@@ -261,8 +276,13 @@ async def scheduled_moments(demo: Demo) -> None:
         "mail); the core group is reminded 2 days before its meeting.",
     )
     if demo.speed is None:
+        when = f"{plan.announce_at:%H:%M}"
         for step in steps:
-            demo.report.skipped(step, "zonder --speed / without --speed (try --speed 600)")
+            demo.report.skipped(
+                step,
+                f"zonder --speed niet afgewacht; komt om {when} / without --speed not waited for; "
+                f"due at {when} (try --speed 600)",
+            )
         return
     if not demo.daemon_running:
         for step in steps:
