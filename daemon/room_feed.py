@@ -26,7 +26,6 @@ from daemon.store.feed import FeedEntry
 
 log = logging.getLogger("wijkbode.room_feed")
 
-ItemPostRenderer = Callable[[Item, Meeting | None, str], ChatPost]
 DIGEST_LINES = 40
 
 
@@ -39,9 +38,12 @@ class FeedSettings:
     poll_seconds: float = 10.0  # notice entries written by another process (the CLI)
 
 
-async def queue_item_post(tx: Tx, item_id: ItemId, reason: str, now: datetime) -> None:
-    """Queue a post about ``item_id`` in the filing transaction (``reason``: filed, version)."""
-    await tx.queue_feed_entry(item_id, reason, now)
+async def queue_item_post(tx: Tx, key: str, item_id: ItemId, post: ChatPost, now: datetime) -> None:
+    """Queue the room post about ``item_id`` in the filing transaction.
+
+    ``key`` becomes the post's outbox key when it goes out on its own.
+    """
+    await tx.queue_feed_entry(key, item_id, post, now)
 
 
 class RoomFeed:
@@ -50,14 +52,12 @@ class RoomFeed:
         store: Store,
         clock: Clock,
         settings: FeedSettings,
-        render_item: ItemPostRenderer,
         *,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._settings = settings
-        self._render_item = render_item
         self._on_enqueued = on_enqueued
         self._arrived = asyncio.Event()
 
@@ -103,10 +103,7 @@ class RoomFeed:
         if len(shown) >= self._settings.digest_threshold:
             key = f"feed/digest/{entries[0].id}-{entries[-1].id}"
             return [(key, digest([(item, meeting) for _, item, meeting in shown]))]
-        return [
-            (f"feed/{entry.id}", self._render_item(item, meeting, entry.reason))
-            for entry, item, meeting in shown
-        ]
+        return [(entry.key, entry.post) for entry, _, _ in shown]
 
 
 async def _load(tx: Tx, entries: list[FeedEntry]) -> list[tuple[FeedEntry, Item, Meeting | None]]:

@@ -1,0 +1,106 @@
+"""The room feed posts each filed item exactly once: singly, or as one digest after a burst."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from store_samples import NOW, file_item, planned_meeting
+
+from daemon.clock import ManualClock
+from daemon.ports.outbox import ChatPost
+from daemon.room_feed import FeedSettings, RoomFeed, queue_item_post
+from daemon.store import Store
+
+ROOM = "!core:localhost"
+
+
+def feed(store: Store, threshold: int = 5) -> RoomFeed:
+    return RoomFeed(store, ManualClock(NOW), FeedSettings(ROOM, digest_threshold=threshold))
+
+
+async def _file(store: Store, titles: list[str]) -> list[int]:
+    april = planned_meeting(6)
+    async with store.transaction() as tx:
+        await tx.sync_meetings([april], at=NOW)
+        ids = []
+        for title in titles:
+            item = await file_item(tx, april.id, title=title)
+            post = ChatPost(body=f"filed #{item.id} {item.title}", html=f"<p>#{item.id}</p>")
+            await queue_item_post(tx, f"item/{item.id}/post", item.id, post, NOW)
+            ids.append(item.id)
+    return ids
+
+
+async def _posts(store: Store) -> list[tuple[str, str]]:
+    async with store.reading() as tx:
+        rows = await tx._fetch_all("SELECT key, payload FROM outbox ORDER BY id")
+    return [(row["key"], json.loads(row["payload"])["body"]) for row in rows]
+
+
+async def test_a_few_items_get_a_post_each(store: Store) -> None:
+    ids = await _file(store, ["Begroting", "Groen"])
+    assert await feed(store).flush() == 2
+    posts = await _posts(store)
+    assert [body for _, body in posts] == [f"filed #{ids[0]} Begroting", f"filed #{ids[1]} Groen"]
+    assert [key for key, _ in posts] == [f"item/{ids[0]}/post", f"item/{ids[1]}/post"]
+
+
+async def test_a_burst_becomes_one_digest(store: Store) -> None:
+    await _file(store, [f"Stuk {n}" for n in range(200)])
+    assert await feed(store).flush() == 1
+    [(key, body)] = await _posts(store)
+    assert key.startswith("feed/digest/")
+    assert body.startswith("200 nieuwe items ingediend:")
+    assert "… en nog 160; zie !agenda." in body
+    assert "— English —\n200 new items were filed:" in body
+
+
+async def test_nothing_is_posted_twice(store: Store) -> None:
+    await _file(store, ["Begroting"])
+    assert await feed(store).flush() == 1
+    assert await feed(store).flush() == 0
+    assert len(await _posts(store)) == 1
+
+
+async def test_posted_marks_survive_a_restart(tmp_path: Path, store: Store) -> None:
+    await _file(store, ["Begroting"])
+    await feed(store).flush()
+    await store.close()
+    reopened = await Store.open(tmp_path / "state")
+    try:
+        assert await feed(reopened).flush() == 0
+        assert len(await _posts(reopened)) == 1
+    finally:
+        await reopened.close()
+
+
+async def test_a_failed_flush_leaves_everything_waiting(store: Store) -> None:
+    await _file(store, ["Begroting"])
+    failing = RoomFeed(store, ManualClock(NOW), FeedSettings(""))  # an invalid destination
+    with pytest.raises(sqlite3.IntegrityError):
+        await failing.flush()
+    assert await _posts(store) == []
+    assert await feed(store).flush() == 1
+
+
+async def test_queueing_the_same_post_twice_keeps_one(store: Store) -> None:
+    [item_id] = await _file(store, ["Begroting"])
+    async with store.transaction() as tx:
+        again = ChatPost(body="again", html="")
+        await queue_item_post(tx, f"item/{item_id}/post", item_id, again, NOW)
+    assert await feed(store).flush() == 1
+    assert [body for _, body in await _posts(store)] == [f"filed #{item_id} Begroting"]
+
+
+async def test_sender_text_in_a_digest_is_escaped(store: Store) -> None:
+    await _file(store, ["<b>@room</b>"] * 6)
+    await feed(store).flush()
+    async with store.reading() as tx:
+        row = await tx._fetch_one("SELECT payload FROM outbox")
+    assert row is not None
+    html = json.loads(row["payload"])["html"]
+    assert "<b>" not in html
+    assert "&lt;b&gt;@\u2060room&lt;/b&gt;" in html
