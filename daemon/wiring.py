@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from daemon.errors import ConfigError
 from daemon.outbox import Outbox
 from daemon.plan_sync import sync_plan
 from daemon.ports.outbox import Channel
+from daemon.room_feed import FeedSettings, RoomFeed
 from daemon.scheduler import EngineSettings, Scheduler
 from daemon.store import Store
 
@@ -44,14 +46,34 @@ async def build_components(
     channels = await _channels(config, store, resources, matrix)
     outbox = Outbox(store, clock, channels)
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
+    feed = _room_feed(config, store, clock, outbox)
     components = Components()
     components.engine += [scheduler.run, *outbox.runners()]
+    if feed is not None:
+        components.engine.append(feed.run)
     components.intake.append(
         _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler)
     )
-    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler)
-    components.intake += _mail_intake(config, store, clock, resources, outbox)
+    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed)
+    components.intake += _mail_intake(config, store, clock, resources, outbox, feed)
     return components
+
+
+def _room_feed(config: Config, store: Store, clock: Clock, outbox: Outbox) -> RoomFeed | None:
+    """Posts of newly filed items in the core room, when there is one."""
+    if config.matrix is None or config.matrix.core_room is None:
+        return None
+    settings = FeedSettings(config.matrix.core_room, config.matrix.digest_threshold)
+    return RoomFeed(store, clock, settings, on_enqueued=outbox.wake)
+
+
+def _after_filing(outbox: Outbox, feed: RoomFeed | None) -> Callable[[], None]:
+    def wake() -> None:
+        outbox.wake()
+        if feed is not None:
+            feed.wake()
+
+    return wake
 
 
 async def _channels(
@@ -75,7 +97,12 @@ def _smtp_channel(config: Config, store: Store) -> Channel:
 
 
 def _mail_intake(
-    config: Config, store: Store, clock: Clock, resources: AsyncExitStack, outbox: Outbox
+    config: Config,
+    store: Store,
+    clock: Clock,
+    resources: AsyncExitStack,
+    outbox: Outbox,
+    feed: RoomFeed | None,
 ) -> list[Runner]:
     """The IMAP intake (with its parser worker) when ``[mail]`` is configured."""
     if config.mail is None:
@@ -96,7 +123,9 @@ def _mail_intake(
     resources.push_async_callback(parser.close)
     source = ResilientMailSource(ImapMailSource(config.mail.imap))
     resources.push_async_callback(source.close)
-    intake = MailIntake(store, source, parser, clock, settings, on_enqueued=outbox.wake)
+    intake = MailIntake(
+        store, source, parser, clock, settings, on_enqueued=_after_filing(outbox, feed)
+    )
     return [intake.run]
 
 
@@ -125,6 +154,7 @@ def _chat_intake(
     matrix: MatrixParts | None,
     outbox: Outbox,
     scheduler: Scheduler,
+    feed: RoomFeed | None,
 ) -> list[Runner]:
     """The chat intake (filing, afspraken, commands) on the Matrix client."""
     if matrix is None:
@@ -136,8 +166,10 @@ def _chat_intake(
         # A demo clock runs elsewhere in time than the homeserver's timestamps.
         settings = replace(settings, received_at_from_clock=True)
 
+    after_filing = _after_filing(outbox, feed)
+
     def committed() -> None:
-        outbox.wake()
+        after_filing()
         scheduler.wake()
 
     intake = ChatIntake(
