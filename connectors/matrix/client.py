@@ -35,6 +35,21 @@ from daemon.ports.chat import (
 
 log = logging.getLogger(__name__)
 
+# Room version 12 (MSC4289) gives its creators unlimited power; they are not in the
+# power levels' ``users`` map any more. Stands for "more than any number there".
+CREATOR_POWER_LEVEL = 2**53 - 1
+_FIRST_VERSION_WITH_CREATOR_POWER = 12
+
+
+def is_creator_with_infinite_power(create_event: dict[str, Any], user_id: str) -> bool:
+    """Whether ``user_id`` created the room (or was named an additional creator) in v12+."""
+    content = create_event.get("content") or {}
+    version = str(content.get("room_version", "1"))
+    if not version.isdigit() or int(version) < _FIRST_VERSION_WITH_CREATOR_POWER:
+        return False
+    creators = {create_event.get("sender"), *(content.get("additional_creators") or [])}
+    return user_id in creators
+
 
 class MatrixChatClient:
     """One Matrix account and device, as a ``daemon.ports.chat.ChatClient``."""
@@ -176,9 +191,15 @@ class MatrixChatClient:
         return frozenset(str(member.user_id) for member in answer.members)
 
     async def power_level(self, room_id: str, user_id: str) -> int:
-        with translated(f"power levels of {room_id}"):
-            answer = await self._nio.room_get_state_event(room_id, "m.room.power_levels")
-        content: dict[str, Any] = check(answer, f"power levels of {room_id}").content
+        """The user's power level; a room creator in room version 12+ outranks everyone."""
+        with translated(f"state of {room_id}"):
+            answer = check(await self._nio.room_get_state(room_id), f"state of {room_id}")
+        state = {
+            event.get("type"): event for event in answer.events if event.get("state_key") == ""
+        }
+        if is_creator_with_infinite_power(state.get("m.room.create") or {}, user_id):
+            return CREATOR_POWER_LEVEL
+        content: dict[str, Any] = (state.get("m.room.power_levels") or {}).get("content") or {}
         users = content.get("users") or {}
         default = content.get("users_default", 0)
         return int(users.get(user_id, default))
