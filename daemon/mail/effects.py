@@ -1,5 +1,8 @@
 """The effects one mail causes, written inside its transaction: a receipt and a room post.
 
+A new item's post goes through the room feed (``daemon.room_feed``); other
+notes (a new version, a quarantined mail) go to the core room directly.
+
 Whether a receipt may go at all is decided here from RFC 3834 signals and the
 count of receipts this sender got in the last hour (from the store, so the
 limit holds across restarts).
@@ -18,9 +21,10 @@ from daemon.model import ItemId
 from daemon.ports.mail import ParsedMail
 from daemon.ports.outbox import ChannelName, ChatPost, MailOut, NewEffect
 from daemon.receipts import RECEIPT_WINDOW_HOURS, ReceiptTo, receipt_blocker
+from daemon.room_feed import queue_item_post
 from daemon.store import Tx
 
-__all__ = ["Correspondent", "enqueue_post", "enqueue_receipt"]
+__all__ = ["Correspondent", "announce_item", "enqueue_post", "enqueue_receipt"]
 
 log = logging.getLogger("wijkbode.mail")
 
@@ -110,4 +114,15 @@ async def enqueue_post(
     if settings.core_room is None:
         return False
     await tx.enqueue(NewEffect(ChannelName.MATRIX, settings.core_room, key, post), now=now)
+    return True
+
+
+async def announce_item(
+    tx: Tx, settings: IntakeSettings, key: str, item_id: ItemId, post: ChatPost, *, now: datetime
+) -> bool:
+    """Queue the post about a newly filed item on the room feed (which turns a burst of
+    them, say 200 mails after a weekend, into one digest), when a room is configured."""
+    if settings.core_room is None:
+        return False
+    await queue_item_post(tx, key, item_id, post, now)
     return True

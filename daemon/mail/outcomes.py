@@ -14,7 +14,7 @@ from datetime import datetime
 
 from daemon.filing import IncomingDocument, attach_documents, file_submission
 from daemon.item_post import item_post_key, new_item_post, new_version_post
-from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
+from daemon.mail.effects import Correspondent, announce_item, enqueue_post, enqueue_receipt
 from daemon.mail.notices import reply_post, reply_post_key
 from daemon.mail.settings import IntakeSettings
 from daemon.mail.understand import Understood, may_add_version
@@ -139,7 +139,7 @@ async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
         ),
     )
     post = new_item_post(filed, arrival.understood.sender, settings.filing)
-    await enqueue_post(tx, settings, item_post_key(item.id), post, now=arrival.now)
+    await announce_item(tx, settings, item_post_key(item.id), item.id, post, now=arrival.now)
     log.info(
         "mail %s/%s filed as item %s (%s, meeting %s%s%s)",
         arrival.mail.uidvalidity, arrival.mail.uid, item.id, item.kind.value, item.meeting,

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest_asyncio
 from mailintake import (
     AUTHSERV_ID,
-    CORE_ROOM,
     PARTNER,
     PDF,
     PROCESSED,
@@ -28,7 +27,7 @@ from mailintake import (
 )
 
 from daemon.model import ItemStatus, Kind
-from daemon.ports.outbox import ChannelName, ChatPost, MailOut
+from daemon.ports.outbox import ChannelName, MailOut
 from daemon.safe_text import WORD_JOINER
 from daemon.store.mail import MailOutcome
 from harness.dovecot import DovecotServer, MailAccount
@@ -103,6 +102,7 @@ async def test_dutch_subject_in_encoded_words_is_filed_once_with_one_threaded_re
 
 
 async def test_core_room_post_is_queued_with_the_sender_text_escaped(world: MailWorld) -> None:
+    """The post waits on the room feed (one post, or a digest after a burst), escaped."""
     raw = message(
         to=world.account.address,
         subject="<b>Let op</b> @room [agendapunt]",
@@ -111,15 +111,16 @@ async def test_core_room_post_is_queued_with_the_sender_text_escaped(world: Mail
     await world.deliver(raw)
     await world.run_once()
 
-    [post_row] = await world.effects(ChannelName.MATRIX)
-    assert (post_row.key, post_row.destination) == ("item/1/post", CORE_ROOM)
-    post = post_row.payload
-    assert isinstance(post, ChatPost)
-    assert post.body.splitlines()[0] == (
-        f"Nieuwe inzending WB-1 (agendapunt): <b>Let op</b> @{WORD_JOINER}room"
-    )
-    assert "&lt;b&gt;Let op&lt;/b&gt;" in post.html
-    assert "<b>Let op" not in post.html
+    async with world.store.reading() as tx:
+        [entry] = await tx.waiting_feed_entries()
+    assert (entry.key, entry.item_id) == ("item/1/post", 1)
+    assert entry.post.body.splitlines()[:2] == [
+        f"Nieuwe inzending WB-1 (agendapunt): <b>Let op</b> @{WORD_JOINER}room",
+        f"Van: {PARTNER.replace('@', '@' + WORD_JOINER)} (Gemeente)",
+    ]
+    assert "&lt;b&gt;Let op&lt;/b&gt;" in entry.post.html
+    assert "<b>Let op" not in entry.post.html
+    assert await world.effects(ChannelName.MATRIX) == []  # the feed enqueues it, once
 
 
 async def test_html_only_mail_from_outlook_becomes_plain_text(world: MailWorld) -> None:
