@@ -347,7 +347,7 @@ def version_receipt(
         lines = [
             first,
             _meeting_line(_, meeting),
-            *_late_version_lines(_, item, meeting, rules, received_at),
+            *(_late_version_lines(_, item, meeting, rules, received_at) if version else []),
             *_files_lines(_, stored, rejected, limits),
             *_footer(_, item.id),
         ]

@@ -96,6 +96,12 @@ class MailIntake:
 
     async def run_once(self) -> None:
         """One pass: finish pending moves and retries, then handle every new mail."""
+        while not await self._pass():
+            log.info("%s was renumbered during the pass: starting again", self._settings.folder)
+        self.passes += 1
+
+    async def _pass(self) -> bool:
+        """False when the folder got a new UIDVALIDITY meanwhile (a reconnect may show one)."""
         folder = self._settings.folder
         uidvalidity = await self._source.uidvalidity()
         last_uid = await self._position(uidvalidity)
@@ -107,10 +113,10 @@ class MailIntake:
         while batch := await self._source.fetch_after(last_uid, self._settings.batch_size):
             for mail in batch:
                 if mail.uidvalidity != uidvalidity:
-                    return  # renumbered meanwhile (a reconnect): the next pass starts over
+                    return False
                 await self.handle(mail)
                 last_uid = mail.uid
-        self.passes += 1
+        return True
 
     async def _position(self, uidvalidity: int) -> int:
         """The last handled UID; 0 for a new folder or a renumbered one (nothing refiled:

@@ -141,10 +141,9 @@ async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
     post = new_item_post(filed, arrival.understood.sender, settings.filing)
     await announce_item(tx, settings, item_post_key(item.id), item.id, post, now=arrival.now)
     log.info(
-        "mail %s/%s filed as item %s (%s, meeting %s%s%s)",
+        "mail %s/%s filed as item %s (%s, meeting %s, %s%s)",
         arrival.mail.uidvalidity, arrival.mail.uid, item.id, item.kind.value, item.meeting,
-        ", late" if item.late else "", ", awaiting acceptance" if submission.awaiting_acceptance
-        else "",
+        item.status.value, ", late" if item.late else "",
     )  # fmt: skip
     return arrival.handled(MailOutcome.FILED, item.id, settings.folder)
 

@@ -18,7 +18,7 @@ from daemon.mail.settings import IntakeSettings
 from daemon.ports.mailbox import RawMail
 from daemon.receipts import receipt_key, unreadable_receipt
 from daemon.store import Tx
-from daemon.store.mail import HandledMail, MailOutcome, QuarantinedMail
+from daemon.store.mail import HandledMail, MailOutcome
 
 __all__ = ["quarantine_mail", "synthetic_message_id"]
 
@@ -84,8 +84,3 @@ async def quarantine_mail(
         mail.uidvalidity, mail.uid, sender or "-", qid, settings.quarantine_folder, reason,
     )  # fmt: skip
     return handled
-
-
-def describe(mail: QuarantinedMail) -> str:
-    """One line for logs: id, sender and reason."""
-    return f"quarantine {mail.id} ({mail.sender or '-'}): {mail.reason}"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest_asyncio
 from clitools import wijkbode
+from imap_tools import MailBox
 from mailintake import (
     PARTNER,
     PROCESSED,
@@ -148,3 +149,43 @@ async def test_daemon_killed_between_item_stored_and_mail_moved_files_no_second_
         (1, MailOutcome.FILED, 1, True)
     ]
     assert folder_counts(dovecot, mailbox_user)["INBOX"] == 0
+
+
+def copy_back_to_inbox(dovecot: DovecotServer, account: MailAccount) -> None:
+    """A person drags a processed mail back into the inbox (an IMAP COPY)."""
+    box = MailBox(dovecot.host, dovecot.imaps_port, ssl_context=dovecot.ssl_context())
+    with box.login(account.name, account.password, initial_folder=None):
+        [processed] = [f.name for f in box.folder.list() if f.name.endswith("Verwerkt")]
+        box.folder.set(processed)
+        box.copy(box.uids(), "INBOX")
+
+
+def forget_inbox_numbering(dovecot: DovecotServer, account: MailAccount) -> None:
+    """Drop Dovecot's UID list and index of the inbox: it renumbers it with a new UIDVALIDITY."""
+    maildir = dovecot.maildir(account.name)
+    for path in [maildir / "dovecot-uidlist", *maildir.glob("dovecot.index*")]:
+        path.unlink()
+
+
+async def test_a_renumbered_inbox_and_a_mail_moved_back_are_not_filed_again(
+    world: MailWorld, dovecot: DovecotServer
+) -> None:
+    await world.deliver(message(to=world.account.address, subject="Eerste"))
+    await world.run_once()
+    before = await world.source.uidvalidity()
+
+    await asyncio.to_thread(copy_back_to_inbox, dovecot, world.account)
+    await dovecot.stop()
+    forget_inbox_numbering(dovecot, world.account)
+    await dovecot.start()
+    await world.deliver(message(to=world.account.address, subject="Tweede"))
+    await world.run_once()  # the source reconnects by itself
+
+    assert await world.source.uidvalidity() != before
+    assert sorted(item.title for item in await world.items()) == ["Eerste", "Tweede"]
+    async with world.store.reading() as tx:
+        outcomes = sorted((m.outcome.value, m.item_id) for m in await tx.handled_mails())
+    # Renumbered, Dovecot may give the copy a higher or lower UID than the new mail.
+    assert outcomes == [("filed", 1), ("filed", 2), ("repeat", 1)]
+    counts = world.folder_counts()
+    assert (counts["INBOX"], counts[PROCESSED]) == (0, 3)
