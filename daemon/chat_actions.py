@@ -29,6 +29,7 @@ from daemon.item_post import Sender, item_post_key, new_item_post
 from daemon.model import ItemId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
 from daemon.rules import deadline
+from daemon.safe_text import untrusted
 from daemon.scheduler import EngineSettings, materialise
 from daemon.store import Tx
 
@@ -40,7 +41,9 @@ __all__ = [
     "Origin",
     "Target",
     "file_from_chat",
+    "pinned_title",
     "record_agreement",
+    "safe_filename",
     "send_reply",
 ]
 
@@ -216,3 +219,22 @@ async def record_agreement(
     )
     await send_reply(tx, origin, reply, now)
     return True
+
+
+def pinned_title(body: str, documents: Sequence[IncomingDocument]) -> tuple[str, str]:
+    """A pinned message's first line as title (else its file name); the rest is the text."""
+    lines = body.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return (documents[0].filename if documents else "(bericht zonder tekst)"), ""
+    return " ".join(lines[0].split())[:200], "\n".join(lines[1:]).strip()
+
+
+_UNSAFE_IN_NAMES = str.maketrans({"/": "_", "\\": "_", "\x00": ""})
+
+
+def safe_filename(name: str) -> str:
+    """A display name for a stored file: no path, no control or direction characters."""
+    cleaned = untrusted(name.translate(_UNSAFE_IN_NAMES), 120).replace("\u2060", "")
+    return cleaned.strip(" .") or "bestand"

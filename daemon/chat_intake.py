@@ -34,7 +34,9 @@ from daemon.chat_actions import (
     Origin,
     Target,
     file_from_chat,
+    pinned_title,
     record_agreement,
+    safe_filename,
     send_reply,
 )
 from daemon.chat_afspraak import RecordAgreement, pills
@@ -391,25 +393,6 @@ class ChatIntake:
                 submitter=pinned.sender,
                 documents=documents,
             )
-
-
-def pinned_title(body: str, documents: Sequence[IncomingDocument]) -> tuple[str, str]:
-    """A pinned message's first line as title (else its file name); the rest is the text."""
-    lines = body.replace("\r\n", "\n").split("\n")
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines:
-        return (documents[0].filename if documents else "(bericht zonder tekst)"), ""
-    return " ".join(lines[0].split())[:200], "\n".join(lines[1:]).strip()
-
-
-_UNSAFE_IN_NAMES = str.maketrans({"/": "_", "\\": "_", "\x00": ""})
-
-
-def safe_filename(name: str) -> str:
-    """A display name for a stored file: no path, no control or direction characters."""
-    cleaned = untrusted(name.translate(_UNSAFE_IN_NAMES), 120).replace("\u2060", "")
-    return cleaned.strip(" .") or "bestand"
 
 
 def _backoff(failures: int, retry_after: float | None) -> float:
