@@ -28,6 +28,7 @@ from daemon.filing import Filed, FilingRules, IncomingDocument, Submission, file
 from daemon.item_post import Sender, item_post_key, new_item_post
 from daemon.model import ItemId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
+from daemon.room_feed import queue_item_post
 from daemon.rules import deadline
 from daemon.safe_text import untrusted
 from daemon.scheduler import EngineSettings, materialise
@@ -144,14 +145,12 @@ async def file_from_chat(
 
 
 async def _post_to_core_room(tx: Tx, filed: Filed, settings: ChatSettings, now: datetime) -> None:
-    """The core room hears of the new item like of every other one (issue 5, item 2)."""
-    # TODO(room_feed): replace with `await queue_item_post(tx, item_id, reason="filed", now=now)`
-    # from daemon.room_feed once its table has a migration; until then the post goes out here.
+    """The core room hears of the new item like of every other one, through the room feed
+    (a burst becomes one digest)."""
     if settings.core_room is None:
         return
     post = new_item_post(filed, Sender("", filed.item.submitter), settings.filing)
-    key = item_post_key(filed.item.id)
-    await tx.enqueue(NewEffect(ChannelName.MATRIX, settings.core_room, key, post), now=now)
+    await queue_item_post(tx, item_post_key(filed.item.id), filed.item.id, post, now)
 
 
 async def _confirm(tx: Tx, origin: Origin, target: Target, reply: Reply, now: datetime) -> None:

@@ -34,6 +34,7 @@ from daemon.model import Item
 from daemon.outbox import Backoff, Outbox
 from daemon.plan_sync import sync_plan
 from daemon.publish import Targets
+from daemon.room_feed import FeedSettings, RoomFeed
 from daemon.scheduler import EngineSettings
 from daemon.store import Store
 from harness.synapse import SynapseServer
@@ -160,13 +161,21 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
         admins=setup.admins,
         min_power_level=setup.min_power_level,
     )
-    intake = ChatIntake(
-        client, store, clock, intake_settings, on_committed=outbox.wake, ready=ready
-    )
+    runners = outbox.runners()
+    wake = [outbox.wake]
+    if setup.core_room is not None:
+        feed_settings = FeedSettings(setup.core_room, quiet_seconds=0.3, poll_seconds=1.0)
+        feed = RoomFeed(store, clock, feed_settings, on_enqueued=outbox.wake)
+        runners.append(feed.run)
+        wake.append(feed.wake)
+
+    def committed() -> None:
+        for call in wake:
+            call()
+
+    intake = ChatIntake(client, store, clock, intake_settings, on_committed=committed, ready=ready)
     bot = Wijkbode(config, store, client, intake, outbox)
-    bot.tasks = [asyncio.create_task(intake.run())] + [
-        asyncio.create_task(run()) for run in outbox.runners()
-    ]
+    bot.tasks = [asyncio.create_task(run()) for run in [intake.run, *runners]]
     async with asyncio.timeout(WAIT_S):
         await ready.wait()
         await client.wait_until_synced()
