@@ -22,7 +22,11 @@ _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SERIES_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.\-\[\]:]+$")
-_MATRIX_ROOM = re.compile(r"^[!#][^:\s]+:[A-Za-z0-9.\-\[\]:]+$")
+# Aliases are '#name:server'. Room ids are '!opaque', with ':server' only before
+# room version 12 (Synapse now creates v12 rooms, whose ids have no server part).
+_MATRIX_ROOM = re.compile(
+    r"^(#[^:\s]+:[A-Za-z0-9.\-\[\]:]+|![^:\s]+(:[A-Za-z0-9.\-\[\]:]+)?)$"
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -218,8 +222,8 @@ def matrix_room(text: str) -> str:
     if not _MATRIX_ROOM.match(text):
         raise ValueError(
             bilingual(
-                f"{text!r} is geen Matrix-kamer; schrijf '!id:server' of '#naam:server'",
-                "not a Matrix room; write '!id:server' or '#alias:server'",
+                f"{text!r} is geen Matrix-kamer; schrijf '!id' of '#naam:server'",
+                "not a Matrix room; write '!id' or '#alias:server'",
             )
         )
     return text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import parse_config
+from daemon.config import checks, parse_config
 from daemon.errors import ConfigError
 
 # Lines 1-7; the cases below add lines from 8 on.
@@ -370,3 +370,18 @@ def test_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(latin1)
     assert str(caught.value).startswith(f"{latin1}: het bestand is geen UTF-8")
+
+
+@pytest.mark.parametrize(
+    "room",
+    ["!AbCdEf012345", "!old:localhost", "#kerngroep:wijk.test", "!x:[::1]:8448"],
+)
+def test_room_ids_with_and_without_server_and_aliases_are_accepted(room: str) -> None:
+    """Room version 12 ids have no ':server' part; older ids and aliases do."""
+    assert checks.matrix_room(room) == room
+
+
+@pytest.mark.parametrize("room", ["wijk", "#wijk", "!a b", "@alice:wijk.test"])
+def test_other_room_names_are_refused(room: str) -> None:
+    with pytest.raises(ValueError, match="geen Matrix-kamer"):
+        checks.matrix_room(room)
