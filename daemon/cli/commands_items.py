@@ -12,7 +12,9 @@ from daemon.config import Config
 from daemon.errors import ConfigError
 from daemon.filing import Filed, FilingRules, Submission, file_submission
 from daemon.i18n import Translator
+from daemon.item_post import Sender, item_post_key, new_item_post
 from daemon.model import Item, Kind, Meeting, MeetingId
+from daemon.room_feed import queue_item_post
 from daemon.rules import next_meeting
 from daemon.senders import is_partner
 
@@ -94,8 +96,15 @@ def file_item(args: argparse.Namespace) -> int:
 
 
 async def _file(config: Config, submission: Submission, now: datetime) -> Filed:
+    rules = FilingRules.from_config(config)
     async with synced_store(config, now) as store, store.transaction() as tx:
-        return await file_submission(tx, submission, FilingRules.from_config(config))
+        filed = await file_submission(tx, submission, rules)
+        # The core group hears of it like of any other filing (the daemon posts it).
+        partner = config.partner_for(submission.submitter)
+        sender = Sender("", submission.submitter, partner.name if partner else None)
+        post = new_item_post(filed, sender, rules)
+        await queue_item_post(tx, item_post_key(filed.item.id), filed.item.id, post, now)
+        return filed
 
 
 def describe_filed(filed: Filed, _: Translator) -> str:

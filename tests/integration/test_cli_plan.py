@@ -188,3 +188,21 @@ def test_human_output_is_dutch_with_dutch_dates(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Te laat voor de vergadering van dinsdag 6 april 2027, 19:30" in result.stdout
     assert "Vergadering: Wijkalliantie, dinsdag 18 mei 2027, 19:30" in result.stdout
+
+
+async def test_a_cli_filing_is_queued_for_the_core_room(tmp_path: Path) -> None:
+    from daemon.store import Store
+
+    filed = wijkbode_json(
+        "file", "--kind", "stuk", "--title", "<b>Begroting</b> @room", "--from", "jan@amsterdam.nl",
+        "--at", "2027-03-10T12:00", state_dir=tmp_path,
+    )  # fmt: skip
+    store = await Store.open(tmp_path)
+    try:
+        async with store.reading() as tx:
+            [entry] = await tx.waiting_feed_entries()
+    finally:
+        await store.close()
+    assert (entry.key, entry.item_id) == (f"item/{filed['item']}/post", filed["item"])
+    assert "<b>Begroting" not in entry.post.html
+    assert "&lt;b&gt;Begroting&lt;/b&gt; @\u2060room" in entry.post.html
