@@ -81,9 +81,11 @@ class SyncStream:
             self.first_sync_done.set()
 
     async def _sync(self, token: str | None, full_state: bool) -> Any:
-        # nio skips a response whose next_batch equals its last one; after a failed
-        # round we re-sync from our saved token and want that response processed.
-        self._client.next_batch = token
+        # nio skips a response whose next_batch equals the last one it saw, and we
+        # want every response processed: after a failed round we re-sync from our
+        # saved token, and after a restart a server with nothing new answers with
+        # that very token (the first sync's full room state included).
+        self._client.next_batch = ""
         timeout = 0 if full_state else self._timeout_ms
         with translated("sync"):
             response = await self._client.sync(timeout=timeout, since=token, full_state=full_state)
