@@ -80,9 +80,13 @@ class MatrixChannel:
             raise PermanentError(f"document {sha256} is not in the store: {error}") from error
 
     async def _wait_until_ready(self) -> None:
-        if self._ready is None or self._ready.is_set():
+        if self._ready is None:
             return
         try:
-            await asyncio.wait_for(self._ready.wait(), self._ready_wait_s)
+            async with asyncio.timeout(self._ready_wait_s):
+                await self._ready.wait()
+                # Which rooms we are in (and which are encrypted) is known only after the
+                # first sync; before it a send would call a joined room "not a member".
+                await self._client.wait_until_synced()
         except TimeoutError:
             raise TransientError("Matrix is not connected yet") from None

@@ -126,6 +126,9 @@ class ChatClient(Protocol):
     def events(self) -> AsyncIterator[ChatEvent]:
         """Incoming events in order, forever (see the module docstring on acknowledgement)."""
 
+    async def wait_until_synced(self) -> None:
+        """Return once the first sync of ``events()`` is through (rooms and members known)."""
+
     async def send(
         self, room_id: str, message: OutgoingChat, txn_id: str, *, resend: bool = False
     ) -> str:
