@@ -40,7 +40,7 @@ from daemon.store import Store
 from harness.demo_accounts import make_calendar
 from harness.dovecot import DovecotServer, MailAccount
 from harness.radicale import RadicaleServer
-from harness.servers import MAIL_DOMAIN, SMTP_USER
+from harness.servers import SMTP_USER
 from harness.smtp import CapturedMail, CaptureView, SmtpRelay
 from harness.synapse import SERVER_NAME, SynapseServer
 
@@ -322,9 +322,6 @@ class DaemonRunner:
         path = self.log_path(run)
         return path.read_text("utf-8", errors="replace") if path.exists() else ""
 
-    def all_logs(self) -> str:
-        return "".join(self.log(run) for run in range(1, self.runs + 1))
-
     def start(self) -> None:
         assert self._process is None, "already running"
         self.runs += 1
@@ -436,21 +433,3 @@ def by_key(jobs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def local(text: str) -> datetime:
     """A local wall-clock time in the deployment's zone."""
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-__all__ = [
-    "CALENDAR",
-    "FIRED_WITH_EFFECTS",
-    "MAIL_DOMAIN",
-    "PARTNER",
-    "RESIDENTS",
-    "TZ",
-    "CalendarSide",
-    "ChatSide",
-    "DaemonRunner",
-    "MailSide",
-    "World",
-    "by_key",
-    "local",
-    "make_world",
-]

@@ -140,9 +140,9 @@ async def test_a_day_without_calendar_and_mail_loses_nothing_and_keeps_order(
     # Matrix went on during the outage: every room post of the day was already there.
     assert [e.key for e in effects if e.destination == world.chat.core_alias] == posted
 
-    mails = [e for e in effects if isinstance(e.payload, MailOut)]
+    mails = [(e.destination, e.payload) for e in effects if isinstance(e.payload, MailOut)]
     in_id_order = {
-        address: [e.payload.message_id for e in mails if e.destination == address]
+        address: [mail.message_id for to, mail in mails if to == address]
         for address in (PARTNER, RESIDENTS)
     }
     arrived = {
