@@ -24,9 +24,7 @@ _SERIES_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.\-\[\]:]+$")
 # Aliases are '#name:server'. Room ids are '!opaque', with ':server' only before
 # room version 12 (Synapse now creates v12 rooms, whose ids have no server part).
-_MATRIX_ROOM = re.compile(
-    r"^(#[^:\s]+:[A-Za-z0-9.\-\[\]:]+|![^:\s]+(:[A-Za-z0-9.\-\[\]:]+)?)$"
-)
+_MATRIX_ROOM = re.compile(r"^(#[^:\s]+:[A-Za-z0-9.\-\[\]:]+|![^:\s]+(:[A-Za-z0-9.\-\[\]:]+)?)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -39,9 +39,7 @@ def test_every_message_in_the_code_has_a_dutch_translation() -> None:
 
 def test_dutch_translations_keep_the_same_fields() -> None:
     dutch = translations("nl")
-    mismatched = [
-        m for m in _message_ids_in_code() if _fields(m) != _fields(dutch.gettext(m))
-    ]
+    mismatched = [m for m in _message_ids_in_code() if _fields(m) != _fields(dutch.gettext(m))]
     assert mismatched == []
 
 
