@@ -298,6 +298,10 @@ class Scheduler:
         """Look at the schedule now (call after a commit that changed jobs)."""
         self._wake.set()
 
+    def reconfigure(self, settings: EngineSettings) -> None:
+        """Fire with ``settings`` from now on: the plan was reloaded (SIGHUP)."""
+        self._settings = settings
+
     async def refresh(self) -> Replanned:
         """Materialise the jobs of every stored meeting and open afspraak, then wake."""
         async with self._store.transaction() as tx:

@@ -205,6 +205,8 @@ async def _reload_plan(
     except ConfigError as error:
         log.error("configuratie niet herladen / config not reloaded: %s", error)
         return
+    # Jobs are fired with the rules they were planned by (a series added, an offset changed).
+    scheduler.reconfigure(EngineSettings.from_config(config))
     changes, _ = await sync_plan(store, config, clock.now())
     scheduler.wake()
     log.info(

@@ -62,7 +62,7 @@ location = "Zaal 2"
 [series.kerngroep.plan]
 dates = [2027-03-20T20:00:00]
 {moves_kerngroep}
-"""
+{added}"""
 CHANGES = {
     "moves": """
 [[series.bewonersbijeenkomst.plan.moved]]
@@ -79,11 +79,33 @@ to = 2027-05-27T19:00:00
 from = 2027-03-20
 to = 2027-03-22T20:00:00
 """,
+    # A series new to the plan, its meeting less than 28 days ahead: announced at once.
+    "added": """
+[series.zomerfeest]
+title = "Zomerfeest"
+public = true
+location = "Park"
+
+[series.zomerfeest.deadlines]
+concept_agenda = false
+agendapunt = false
+stuk = false
+ter_kennisgeving = false
+actualiteit = false
+deadline_reminders = []
+announce = "28d"
+folder = false
+meeting_reminder = false
+
+[series.zomerfeest.plan]
+dates = [2027-04-10T15:00:00]
+""",
 }
 MOVED = "meeting/bewonersbijeenkomst-2027-04-15"  # announced, then moved a week
 LATER = "meeting/bewonersbijeenkomst-2027-05-20"  # moved before its announcement
 CANCELLED = "meeting/buurtfeest-2027-04-15"  # announced, then cancelled
 KERNGROEP = "meeting/kerngroep-2027-03-20"  # its room was reminded, then it moved
+ADDED = "meeting/zomerfeest-2027-04-10"  # a series added to the plan by the reload
 ALL = ("matrix", "mail", "caldav")
 CARRIED = (
     [f"{MOVED}/announce/28d/{c}" for c in ALL]
@@ -95,6 +117,7 @@ NOTICES = (
     + [f"{CANCELLED}/cancelled_notice/0/{c}" for c in ALL]
     + [f"{KERNGROEP}/moved_notice/0/matrix"]
 )
+SHORT_NOTICE = [f"{ADDED}/announce/28d/{c}" for c in ALL]
 
 
 async def test_moved_and_cancelled_meetings_after_jobs_fired(
@@ -130,7 +153,7 @@ async def test_moved_and_cancelled_meetings_after_jobs_fired(
         before = by_key(await runner.schedule())
         runner.write_config(config(changed=True))
         runner.hup()
-        await runner.wait_until(lambda: settled(runner, NOTICES), "the notices")
+        await runner.wait_until(lambda: settled(runner, NOTICES + SHORT_NOTICE), "the notices")
         after = by_key(await runner.schedule())
         effects = await runner.effects()
 
@@ -151,11 +174,12 @@ async def test_moved_and_cancelled_meetings_after_jobs_fired(
     assert effects == await runner.effects()
 
     events = await world.calendar.events()
-    moved_event, cancelled_event = sorted(events, key=lambda e: str(e["UID"]))
-    assert (str(moved_event["UID"]), str(cancelled_event["UID"])) == (
+    moved_event, cancelled_event, added_event = sorted(events, key=lambda e: str(e["UID"]))
+    assert [str(e["UID"]) for e in (moved_event, cancelled_event, added_event)] == [
         "bewonersbijeenkomst-2027-04-15@wijk.test",
         "buurtfeest-2027-04-15@wijk.test",
-    )
+        "zomerfeest-2027-04-10@wijk.test",
+    ]
     assert (moved_event.start, moved_event.sequence, str(moved_event["STATUS"])) == (
         datetime(2027, 4, 22, 19, 0, tzinfo=TZ),
         1,
@@ -181,7 +205,18 @@ async def test_moved_and_cancelled_meetings_after_jobs_fired(
         assert keys == Counter(e.key for e in effects if e.destination == alias), alias
     mails = [e.payload.message_id for e in effects if isinstance(e.payload, MailOut)]
     assert Counter(str(m.message["Message-ID"]) for m in world.mail.captured()) == Counter(mails)
-    assert len(mails) == 4  # two announcements, the move, the cancellation
+    assert len(mails) == 5  # two announcements, the move, the cancellation, the new one
+    # The series the reload added is announced at once, on every channel, as short notice.
+    assert [(after[k]["status"], after[k]["note"].split(";")[0]) for k in SHORT_NOTICE] == [
+        ("fired", "short_notice")
+    ] * len(ALL)
+    [short] = [
+        m.message for m in world.mail.captured() if "Zomerfeest" in str(m.message["Subject"])
+    ]
+    text = short.get_body(("plain",))
+    assert text is not None
+    assert text.get_content().startswith("Op korte termijn: Zomerfeest op ")
+    assert added_event.start == datetime(2027, 4, 10, 15, 0, tzinfo=TZ)
 
 
 async def settled(runner: DaemonRunner, keys: list[str]) -> bool:
@@ -213,7 +248,7 @@ def assert_fired_stay_and_pending_move(before: dict[str, Any], after: dict[str, 
 def assert_notices_where_it_was_carried(before: dict[str, Any], after: dict[str, Any]) -> None:
     """A notice for each (meeting, channel) that fired before; none for the unannounced one."""
     new = {key for key in after if key not in before}
-    assert new == set(NOTICES)
+    assert new == {*NOTICES, *SHORT_NOTICE}
     assert {after[key]["status"] for key in NOTICES} == {"fired"}
     assert not any(key.startswith(LATER) and "notice" in key for key in after)
     assert {ChannelName(after[k]["channel"]) for k in NOTICES if k.startswith(KERNGROEP)} == {
