@@ -11,6 +11,7 @@ away the raw bytes, miss INTERNALDATE, trust the pre-login capability list
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import imaplib
 import re
@@ -26,6 +27,7 @@ from imap_tools.utils import check_command_status, encode_folder
 
 from connectors.imap.fetch import FETCH_ITEMS, parse_fetch
 from connectors.imap.folders import INBOX, FolderLayout, delimiter_from, personal_prefix
+from connectors.imap.idle_lines import IdleLines
 from daemon.errors import PermanentError, TransientError
 from daemon.ports.mailbox import RawMail
 
@@ -34,6 +36,15 @@ IDLE_SLICE_SECONDS = 1.0
 _CHANGE = re.compile(rb"^\* \d+ (EXISTS|RECENT)\b", re.IGNORECASE)
 _BYE = re.compile(rb"^\* BYE\b", re.IGNORECASE)
 _PLAIN_ID = re.compile(r"^<[\x21\x23-\x5b\x5d-\x7e]{1,250}>$")  # safe inside a quoted IMAP string
+
+
+class Wake(enum.Enum):
+    """Why ``wait_for_change`` returned."""
+
+    CHANGE = "change"  # the server reported new mail (EXISTS or RECENT)
+    TIMEOUT = "timeout"
+    STOPPED = "stopped"  # the caller's stop event was set
+    CLOSED = "closed"  # the server hung up (ending the IDLE raises the error that says so)
 
 
 @dataclass(frozen=True)
@@ -236,7 +247,7 @@ class ImapSession:
 
     # -- IDLE -----------------------------------------------------------------
 
-    def wait_for_change(self, timeout: float, stop: threading.Event) -> None:
+    def wait_for_change(self, timeout: float, stop: threading.Event) -> Wake:
         """IDLE until the server reports new mail, ``timeout`` passes or ``stop`` is set.
 
         A NOOP first makes the server report what arrived since the last
@@ -246,12 +257,12 @@ class ImapSession:
         """
         self._command("NOOP", self._client.noop())
         if self._changes_reported():
-            return
+            return Wake.CHANGE
         tag = self._start_idle()
         try:
             if self._changes_reported():
-                return
-            self._poll_idle(time.monotonic() + timeout, stop)
+                return Wake.CHANGE
+            return self._poll_idle(time.monotonic() + timeout, stop)
         finally:
             self._end_idle(tag)
 
@@ -265,20 +276,23 @@ class ImapSession:
                 raise TransientError(f"IMAP IDLE refused: {refused!r}")
         return tag
 
-    def _poll_idle(self, deadline: float, stop: threading.Event) -> None:
-        while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
-            window = min(IDLE_SLICE_SECONDS, remaining)
-            started = time.monotonic()
-            lines = self._mailbox.idle.poll(timeout=window)
+    def _poll_idle(self, deadline: float, stop: threading.Event) -> Wake:
+        # Not imap-tools' idle.poll: it waits on the socket even when imaplib has
+        # already buffered the line that should wake us (see idle_lines).
+        idle_lines = IdleLines(self._client)
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Wake.TIMEOUT
+            lines = idle_lines.within(min(IDLE_SLICE_SECONDS, remaining))
+            if lines is None:
+                return Wake.CLOSED
             if any(_BYE.match(line) for line in lines):
                 self._said_bye = True
                 raise TransientError(f"IMAP server ended the connection: {lines!r}")
             if any(_CHANGE.match(line) for line in lines):
-                return
-            if not lines and time.monotonic() - started < window / 2:
-                # Readable but no line: the connection closed (or a line is still
-                # incomplete). Ending the IDLE will tell which.
-                return
+                return Wake.CHANGE
+        return Wake.STOPPED
 
     def _end_idle(self, tag: bytes) -> None:
         if self._said_bye:
