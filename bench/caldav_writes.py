@@ -20,7 +20,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -69,7 +69,7 @@ def as_effect(write: CalendarWrite, number: int) -> Effect:
     )
 
 
-async def timed(calls: list[Callable[[], Awaitable[object]]]) -> tuple[list[float], float]:
+async def timed(calls: Sequence[Callable[[], Awaitable[object]]]) -> tuple[list[float], float]:
     """Run ``calls`` one after another: (seconds of each, seconds in all)."""
     each: list[float] = []
     started = time.perf_counter()
@@ -109,7 +109,7 @@ async def measure(events: int, root: Path) -> list[str]:
             report = [f"Radicale, {events} events, one write at a time:"]
             for label, moved in (("create", False), ("move", True), ("resend", True)):
                 calls = [
-                    lambda n=n: channel.deliver(as_effect(meeting(n, moved=moved), n))
+                    lambda n=n, m=moved: channel.deliver(as_effect(meeting(n, moved=m), n))
                     for n in range(events)
                 ]
                 report.append(line(label, *await timed(calls)))
