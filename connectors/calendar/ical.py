@@ -5,7 +5,8 @@ zone, so a calendar shows 19:30 for a meeting at 19:30 on both sides of a DST
 change. Everything in the text comes from the effect (``DTSTAMP`` is when the
 effect was written, not now), so writing the same effect twice gives the same
 bytes. ``sequence_to_write`` decides, from what the server holds, whether a
-write is needed and with which ``SEQUENCE``.
+write is needed and with which ``SEQUENCE``; ``object_name`` is the resource
+name an event is kept under, made from its UID.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDDDLists
@@ -177,3 +179,17 @@ def sequence_to_write(write: CalendarWrite, tz: ZoneInfo, stored: StoredEvent | 
     if stored.facts == EventFacts.of_write(write, tz):
         return None
     return max(write.sequence, stored.sequence + 1)
+
+
+def object_name(uid: str) -> str:
+    """The resource name (last path segment) of the event with ``uid``: ``<uid, %-encoded>.ics``.
+
+    Every character but letters, digits and ``_.-~`` is %-encoded, so the name
+    is one path segment whatever the UID holds, and two UIDs never share one.
+    ``%`` and ``/`` are encoded twice (``/`` as ``%252F``): servers decode
+    ``%2F`` back into a path separator. For a UID without ``%`` this is the
+    name caldav minted for the events written before (``@`` as ``%40``), so
+    those are found under it; Wijkbode's UIDs (``<meeting id>@<domain>``)
+    hold no ``%``.
+    """
+    return quote(uid.replace("%", "%25").replace("/", "%2F"), safe="") + ".ics"

@@ -16,6 +16,7 @@ from connectors.calendar.ical import (
     StoredEvent,
     build_calendar,
     event_ics,
+    object_name,
     sequence_to_write,
     stored_event,
 )
@@ -236,3 +237,31 @@ def test_a_cancel_of_a_shown_event_bumps_the_sequence() -> None:
 
 def test_an_event_without_times_on_the_server_is_rewritten() -> None:
     assert sequence_to_write(a_write(), AMSTERDAM, StoredEvent(None, 0)) == 1
+
+
+# --- where the event is kept ---------------------------------------------------
+
+
+def test_the_object_name_is_the_uid_with_at_encoded() -> None:
+    """The name caldav minted for events written before, so they are found at it."""
+    assert object_name(UID) == "2027-04-06-bewoners%40wijk.test.ics"
+
+
+@pytest.mark.parametrize(
+    ("uid", "name"),
+    [
+        ("a/b", "a%252Fb.ics"),  # never a second path segment, even once decoded
+        ("x y:z?#", "x%20y%3Az%3F%23.ics"),
+        ("100%", "100%2525.ics"),
+        ("ünï+&;=", "%C3%BCn%C3%AF%2B%26%3B%3D.ics"),
+        ("plain_uid-1.2~3", "plain_uid-1.2~3.ics"),
+    ],
+)
+def test_the_object_name_is_one_url_safe_segment(uid: str, name: str) -> None:
+    assert name == object_name(uid)
+
+
+def test_different_uids_get_different_names() -> None:
+    uids = ["a/b", "a%2Fb", "a%252Fb", "a%25b", "a%b", "a b", "a%20b", "A B"]
+
+    assert len(uids) == len({object_name(uid) for uid in uids})
