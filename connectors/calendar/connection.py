@@ -9,11 +9,12 @@ someone removed).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from inspect import isawaitable
 from typing import TypeVar, cast
 
 from caldav.aio import AsyncDAVClient, Calendar, Principal
+from caldav.response import DAVResponse
 
 from connectors.calendar.errors import translated
 from daemon.config.schema import CaldavConfig
@@ -66,6 +67,14 @@ class CaldavConnection:
     async def calendar_url(self) -> str:
         """The calendar's URL; a plain GET on it returns the whole calendar as one ICS."""
         return str((await self.calendar()).url)
+
+    async def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> DAVResponse:
+        """A plain PUT of ``body`` with this login; the caller judges the status.
+
+        For a conditional create: caldav's ``save(no_overwrite=True)`` searches
+        the calendar by UID first on servers it has no profile of.
+        """
+        return await self._open().put(url, body.decode("utf-8"), headers)
 
     async def reset(self) -> None:
         """Forget the calendar and close the client; the next use starts afresh."""

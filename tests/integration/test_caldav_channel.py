@@ -7,6 +7,7 @@ import base64
 import contextlib
 import itertools
 import secrets
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -16,10 +17,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+from caldav.aio import Calendar as DavCalendar
+from caldav.aio import Event as DavEvent
 from icalendar import Calendar, Event
 
 from connectors.calendar import CaldavChannel
-from connectors.calendar.ical import CANCELLED_PREFIX
+from connectors.calendar import channel as channel_module
+from connectors.calendar.connection import resolved
+from connectors.calendar.ical import CANCELLED_PREFIX, event_ics, object_name
 from daemon.clock import ManualClock
 from daemon.config.schema import CaldavConfig
 from daemon.config.secret import Secret
@@ -127,6 +132,22 @@ def http_get(url: str, account: CaldavAccount) -> tuple[int, str, bytes]:
     request = urllib.request.Request(url, headers=basic_auth(account))
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.headers["Content-Type"], response.read()
+
+
+def http_put(url: str, account: CaldavAccount, ics: bytes) -> None:
+    """Store ``ics`` at ``url`` unconditionally, as another CalDAV client would."""
+    headers = basic_auth(account) | {"Content-Type": "text/calendar; charset=utf-8"}
+    request = urllib.request.Request(url, data=ics, method="PUT", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (201, 204)
+
+
+def http_status(url: str, account: CaldavAccount) -> int:
+    """The status of a plain GET of ``url`` (404 included)."""
+    try:
+        return http_get(url, account)[0]
+    except urllib.error.HTTPError as failure:
+        return failure.code
 
 
 def http_delete(url: str, account: CaldavAccount) -> None:
@@ -427,3 +448,173 @@ async def test_the_outbox_dispatcher_delivers_through_the_channel(
 
 def test_the_channel_is_named_caldav(channel: CaldavChannel) -> None:
     assert channel.name == ChannelName.CALDAV
+
+
+# --- each event at its own URL: no search of the calendar -----------------------
+
+
+def ics_of(write: CalendarWrite, sequence: int = 0) -> bytes:
+    return event_ics(write, tz=AMSTERDAM, stamp=WRITTEN_AT, sequence=sequence)
+
+
+async def own_url(channel: CaldavChannel, uid: str = UID) -> str:
+    return await channel.connection.calendar_url() + object_name(uid)
+
+
+@pytest.fixture
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The UIDs the channel searched the calendar for (it should only for a stray event)."""
+    searched: list[str] = []
+    real_search = channel_module.find_by_uid
+
+    async def counted(calendar: DavCalendar, uid: str) -> object:
+        searched.append(uid)
+        return await real_search(calendar, uid)
+
+    monkeypatch.setattr(channel_module, "find_by_uid", counted)
+    return searched
+
+
+def weekly_meeting(number: int, *, moved: bool = False) -> CalendarWrite:
+    start = WINTER + timedelta(weeks=number + (1 if moved else 0))
+    return a_write(
+        uid=f"{number:03d}-buurt@wijk.test",
+        summary=f"Buurtoverleg {number}",
+        start=start,
+        end=start + timedelta(hours=2),
+        sequence=1 if moved else 0,
+    )
+
+
+async def test_sixty_events_each_write_finds_and_updates_its_own_event(
+    channel: CaldavChannel, caldav_user: CaldavAccount, searches: list[str]
+) -> None:
+    """60 creates, 60 moves, a resend: 60 events, each moved once, never a search."""
+    count = 60
+    for number in range(count):
+        await channel.deliver(an_effect(weekly_meeting(number)))
+    for number in range(count):
+        await channel.deliver(an_effect(weekly_meeting(number, moved=True)))
+    last = weekly_meeting(count - 1, moved=True)
+    before_resend = await asyncio.to_thread(http_get, await own_url(channel, last.uid), caldav_user)
+    await channel.deliver(an_effect(last))
+
+    expected = {
+        weekly_meeting(n).uid: (f"Buurtoverleg {n}", weekly_meeting(n, moved=True).start, 1)
+        for n in range(count)
+    }
+    events = await events_in(channel, caldav_user)
+    assert count == len(events)
+    assert expected == {str(e["UID"]): (str(e["SUMMARY"]), e.start, e.sequence) for e in events}
+    after_resend = await asyncio.to_thread(http_get, await own_url(channel, last.uid), caldav_user)
+    assert before_resend[2] == after_resend[2]
+    assert searches == []
+
+
+async def test_each_event_is_stored_at_the_url_made_from_its_uid(
+    channel: CaldavChannel, caldav_user: CaldavAccount
+) -> None:
+    """Also for a UID with characters that need encoding, '/' and '%' among them."""
+    odd = a_write(uid="buurt/2027 04%06 ü@wijk.test")
+    await channel.deliver(an_effect(a_write()))
+    await channel.deliver(an_effect(odd))
+
+    for uid in (UID, odd.uid):
+        _, _, body = await asyncio.to_thread(http_get, await own_url(channel, uid), caldav_user)
+        assert [uid] == [str(e["UID"]) for e in Calendar.from_ical(body).events]
+
+
+async def test_an_event_written_before_is_found_at_the_url_caldav_minted(
+    channel: CaldavChannel, caldav_user: CaldavAccount, searches: list[str]
+) -> None:
+    """The channel used to let caldav name the object; that name is the one it uses now."""
+    calendar = await channel.connection.calendar()
+    earlier = DavEvent(calendar.client, parent=calendar)
+    await resolved(earlier.save(raw_data=ics_of(a_write())))
+
+    await channel.deliver(an_effect(a_write(start=SPRING, end=SPRING + timedelta(hours=2))))
+
+    assert await own_url(channel) == str(earlier.url)
+    event = await the_event(channel, caldav_user)
+    assert (event.start, event.sequence) == (SPRING, 1)
+    assert searches == []
+
+
+async def test_an_event_stored_under_another_name_is_rewritten_there(
+    channel: CaldavChannel, caldav_user: CaldavAccount, searches: list[str]
+) -> None:
+    """Imported by hand: the create is refused (UID taken), one search finds it."""
+    stray = await channel.connection.calendar_url() + "imported-by-hand.ics"
+    await asyncio.to_thread(http_put, stray, caldav_user, ics_of(a_write()))
+
+    await channel.deliver(an_effect(a_write(start=SPRING, end=SPRING + timedelta(hours=2))))
+
+    event = await the_event(channel, caldav_user)
+    assert (event.start, event.sequence) == (SPRING, 1)
+    _, _, body = await asyncio.to_thread(http_get, stray, caldav_user)
+    assert [e.start for e in Calendar.from_ical(body).events] == [SPRING]
+    assert await asyncio.to_thread(http_status, await own_url(channel), caldav_user) == 404
+    assert searches == [UID]
+
+
+@pytest.fixture
+def other_writer_after_read(
+    monkeypatch: pytest.MonkeyPatch, caldav_user: CaldavAccount
+) -> Callable[[bytes], None]:
+    """Arrange for another client to PUT the given ICS at the object URL right after the
+    channel's next read of it (once): the race that If-Match / If-None-Match catch."""
+
+    def arrange(ics: bytes) -> None:
+        real_load = channel_module.load_object
+
+        async def read_then_race(calendar: DavCalendar, name: str) -> object:
+            found = await real_load(calendar, name)
+            monkeypatch.setattr(channel_module, "load_object", real_load)
+            url = str(calendar.url) + name
+            await asyncio.to_thread(http_put, url, caldav_user, ics)
+            return found
+
+        monkeypatch.setattr(channel_module, "load_object", read_then_race)
+
+    return arrange
+
+
+async def test_a_change_between_read_and_rewrite_is_transient_then_written_past_it(
+    channel: CaldavChannel,
+    caldav_user: CaldavAccount,
+    other_writer_after_read: Callable[[bytes], None],
+) -> None:
+    """If-Match on the ETag read: the other client's change is not overwritten unseen."""
+    await channel.deliver(an_effect(a_write()))
+    other_writer_after_read(ics_of(a_write(location="Elders"), sequence=3))
+    moved = an_effect(a_write(start=SPRING, end=SPRING + timedelta(hours=2)))
+
+    with pytest.raises(TransientError, match="412"):
+        await channel.deliver(moved)
+    assert str((await the_event(channel, caldav_user))["LOCATION"]) == "Elders"
+    await channel.deliver(moved)  # the outbox retries: read again, write past SEQUENCE 3
+
+    event = await the_event(channel, caldav_user)
+    assert (str(event["LOCATION"]), event.start, event.sequence) == (
+        "Buurthuis De Linde",
+        SPRING,
+        4,
+    )
+
+
+async def test_a_create_racing_another_create_is_transient_then_rewritten(
+    channel: CaldavChannel,
+    caldav_user: CaldavAccount,
+    other_writer_after_read: Callable[[bytes], None],
+) -> None:
+    """If-None-Match: * — the event another client made first is never replaced unseen."""
+    await channel.connection.calendar()
+    other_writer_after_read(ics_of(a_write(location="Elders")))
+    effect = an_effect(a_write())
+
+    with pytest.raises(TransientError, match="412"):
+        await channel.deliver(effect)
+    await channel.deliver(effect)
+
+    event = await the_event(channel, caldav_user)
+    assert (str(event["LOCATION"]), event.sequence) == ("Buurthuis De Linde", 1)
