@@ -9,6 +9,7 @@ receipt and room post to the outbox.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,7 +22,8 @@ from daemon.mail.understand import Understood, may_add_version
 from daemon.model import Item, ItemId, SeriesId, SeriesRules
 from daemon.ports.mail import ParsedMail
 from daemon.ports.mailbox import RawMail
-from daemon.receipts import filed_receipt, receipt_key, version_receipt
+from daemon.ports.outbox import MailOut
+from daemon.receipts import ReceiptTo, filed_receipt, receipt_key, version_receipt
 from daemon.store import Tx
 from daemon.store.mail import HandledMail, MailOutcome
 
@@ -113,6 +115,25 @@ async def _thread_item(tx: Tx, settings: IntakeSettings, understood: Understood)
     return item
 
 
+async def _enqueue_item_receipt(
+    tx: Tx,
+    settings: IntakeSettings,
+    arrival: Arrival,
+    item_id: ItemId,
+    compose: Callable[[ReceiptTo], MailOut],
+) -> None:
+    """Queue the receipt for this mail to its sender, threaded on the item."""
+    await enqueue_receipt(
+        tx,
+        settings,
+        Correspondent.of(arrival.parsed),
+        key=arrival.receipt_key,
+        now=arrival.now,
+        item_id=item_id,
+        compose=compose,
+    )
+
+
 def _series_rules(settings: IntakeSettings, series: SeriesId | None) -> SeriesRules:
     return settings.filing.rules[series or settings.filing.default_series]
 
@@ -122,14 +143,12 @@ async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
     filed = await file_submission(tx, submission, settings.filing)
     item = filed.item
     rules = _series_rules(settings, submission.series)
-    await enqueue_receipt(
+    await _enqueue_item_receipt(
         tx,
         settings,
-        Correspondent.of(arrival.parsed),
-        key=arrival.receipt_key,
-        now=arrival.now,
-        item_id=item.id,
-        compose=lambda to: filed_receipt(
+        arrival,
+        item.id,
+        lambda to: filed_receipt(
             to,
             filed,
             rules,
@@ -156,14 +175,12 @@ async def _add_version(
     rules = _series_rules(settings, meeting.series if meeting else None)
     rejected = arrival.parsed.rejected_attachments
     if version or rejected:
-        await enqueue_receipt(
+        await _enqueue_item_receipt(
             tx,
             settings,
-            Correspondent.of(arrival.parsed),
-            key=arrival.receipt_key,
-            now=arrival.now,
-            item_id=item.id,
-            compose=lambda to: version_receipt(
+            arrival,
+            item.id,
+            lambda to: version_receipt(
                 to,
                 item,
                 version or None,
