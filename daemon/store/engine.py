@@ -133,7 +133,7 @@ class EngineQueries(QueriesBase):
 
     async def enqueue(self, effect: NewEffect, *, now: datetime) -> bool:
         """Add an effect; ``False`` when its key is already there (the first row stays)."""
-        async with self._conn.execute(
+        return await self._changes_one_row(
             "INSERT INTO outbox (channel, destination, key, payload, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             (
@@ -143,8 +143,7 @@ class EngineQueries(QueriesBase):
                 effect.payload.to_json(),
                 instant_to_db(now),
             ),
-        ) as cursor:
-            return cursor.rowcount == 1
+        )
 
     async def effect(self, effect_id: int) -> Effect | None:
         row = await self._fetch_one("SELECT * FROM outbox WHERE id = ?", (effect_id,))
@@ -200,13 +199,12 @@ class EngineQueries(QueriesBase):
 
     async def retry_parked(self, effect_id: int) -> RetryOutcome:
         """Put a parked effect back in line, as if new (its last error stays for reference)."""
-        async with self._conn.execute(
+        if await self._changes_one_row(
             "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL"
             " WHERE id = ? AND status = 'parked'",
             (effect_id,),
-        ) as cursor:
-            if cursor.rowcount == 1:
-                return RetryOutcome.RETRIED
+        ):
+            return RetryOutcome.RETRIED
         if await self.effect(effect_id) is None:
             return RetryOutcome.UNKNOWN
         return RetryOutcome.NOT_PARKED
@@ -288,12 +286,11 @@ class EngineQueries(QueriesBase):
             raise ValueError("settle_job moves a job out of pending")
         stamp = instant_to_db(now)
         fired_at = None if status is JobStatus.CANCELLED else stamp
-        async with self._conn.execute(
+        return await self._changes_one_row(
             "UPDATE jobs SET status = ?, note = ?, fired_at = ?, updated_at = ?"
             " WHERE id = ? AND status = 'pending'",
             (status.value, note, fired_at, stamp, job_id),
-        ) as cursor:
-            return cursor.rowcount == 1
+        )
 
     async def job(self, job_id: int) -> Job | None:
         row = await self._fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
@@ -340,3 +337,8 @@ class EngineQueries(QueriesBase):
             (instant_to_db(since),),
         )
         return [_job_from_row(row) for row in rows]
+
+    async def _changes_one_row(self, sql: str, params: tuple[object, ...]) -> bool:
+        """Run an INSERT/UPDATE; ``True`` when it touched exactly one row (the guard held)."""
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount == 1
