@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.cli.common import config_from, local_iso, print_json
+from daemon.cli.common import add_list_with_retry, config_from, local_iso, print_json
 from daemon.ports.outbox import Effect
 from daemon.store import Store
 from daemon.store.engine import Job, RetryOutcome
@@ -45,19 +45,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     schedule.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
     schedule.set_defaults(handler=show_schedule)
 
-    outbox = subparsers.add_parser(
+    add_list_with_retry(
+        subparsers,
         "outbox",
-        help="Toon wat nog niet bezorgd is / Show what has not been delivered yet",
+        summary="Toon wat nog niet bezorgd is / Show what has not been delivered yet",
+        show=show_outbox,
+        retry_summary=(
+            "Zet een geparkeerde rij terug in de wachtrij / Put a parked row back in the queue"
+        ),
+        id_help="het nummer van de rij / the row's id",
+        retry=retry_row,
     )
-    outbox.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
-    outbox.set_defaults(handler=show_outbox)
-    actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION")
-    retry = actions.add_parser(
-        "retry",
-        help=("Zet een geparkeerde rij terug in de wachtrij / Put a parked row back in the queue"),
-    )
-    retry.add_argument("id", type=int, metavar="ID", help="het nummer van de rij / the row's id")
-    retry.set_defaults(handler=retry_row)
 
 
 # --- schedule ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.cli.common import config_from, local_iso, print_json
+from daemon.cli.common import add_list_with_retry, config_from, local_iso, print_json
 from daemon.store import Store
 from daemon.store.mail import QuarantinedMail, QuarantineRetry
 
@@ -22,19 +22,17 @@ EXIT_USAGE = 2
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    quarantine = subparsers.add_parser(
+    add_list_with_retry(
+        subparsers,
         "quarantine",
-        help=("Toon mail die niet gelezen kon worden / Show mail that could not be read"),
+        summary="Toon mail die niet gelezen kon worden / Show mail that could not be read",
+        show=show_quarantine,
+        retry_summary=(
+            "Probeer een mail opnieuw (na een oplossing) / Try a mail again (after a fix)"
+        ),
+        id_help="het quarantainenummer / the id",
+        retry=retry_quarantined,
     )
-    quarantine.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
-    quarantine.set_defaults(handler=show_quarantine)
-    actions = quarantine.add_subparsers(dest="quarantine_action", metavar="ACTION")
-    retry = actions.add_parser(
-        "retry",
-        help=("Probeer een mail opnieuw (na een oplossing) / Try a mail again (after a fix)"),
-    )
-    retry.add_argument("id", type=int, metavar="ID", help="het quarantainenummer / the id")
-    retry.set_defaults(handler=retry_quarantined)
 
 
 def show_quarantine(args: argparse.Namespace) -> int:

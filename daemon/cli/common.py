@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,8 @@ from daemon.config import Config, load_config
 from daemon.errors import ConfigError
 from daemon.plan_sync import sync_plan
 from daemon.store import Store
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -54,3 +56,23 @@ def local_iso(moment: datetime, tz: ZoneInfo) -> str:
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+
+
+def add_list_with_retry(
+    subparsers: argparse._SubParsersAction[Any],
+    name: str,
+    *,
+    summary: str,
+    show: Handler,
+    retry_summary: str,
+    id_help: str,
+    retry: Handler,
+) -> None:
+    """``NAME [--json]`` lists rows; ``NAME retry ID`` puts one back in line."""
+    parser = subparsers.add_parser(name, help=summary)
+    parser.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
+    parser.set_defaults(handler=show)
+    actions = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
+    retry_parser = actions.add_parser("retry", help=retry_summary)
+    retry_parser.add_argument("id", type=int, metavar="ID", help=id_help)
+    retry_parser.set_defaults(handler=retry)
