@@ -18,12 +18,13 @@ import argparse
 import asyncio
 import secrets
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from common import median_first_last, run_folder
 
 from connectors.calendar import CaldavChannel
 from connectors.calendar.connection import resolved
@@ -81,11 +82,9 @@ async def timed(calls: Sequence[Callable[[], Awaitable[object]]]) -> tuple[list[
 
 
 def line(label: str, each: list[float], elapsed: float) -> str:
-    ms = [s * 1000 for s in each]
     return (
         f"  {label:<8} {len(each):>4} writes in {elapsed:6.2f} s: {len(each) / elapsed:6.1f}/s;"
-        f" per write: median {statistics.median(ms):6.1f} ms,"
-        f" first {ms[0]:6.1f} ms, last {ms[-1]:6.1f} ms"
+        f" per write: {median_first_last(each, width='6')}"
     )
 
 
@@ -132,8 +131,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=60)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wijkbode-bench-") as tmp:
-        print("\n".join(asyncio.run(measure(args.events, Path(tmp)))))
+    with run_folder() as run_dir:
+        print("\n".join(asyncio.run(measure(args.events, run_dir))))
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import statistics
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import nio
+from common import latency_spread, run_folder
 
 from connectors.matrix.channel import MatrixChannel
 from connectors.matrix.client import MatrixChatClient
@@ -170,14 +169,10 @@ async def _wait_joined(member: Member, room_id: str, user_id: str) -> None:
 
 
 def report(latencies: list[float], encrypted: bool) -> str:
-    ordered = sorted(latencies)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     kind = "encrypted" if encrypted else "unencrypted"
-    median = statistics.median(ordered)
     return (
-        f"messages: {len(ordered)} ({kind} room)\n"
-        f"member's message to Wijkbode's confirmation: median {median * 1000:.0f} ms,"
-        f" p95 {p95 * 1000:.0f} ms, min {ordered[0] * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+        f"messages: {len(latencies)} ({kind} room)\n"
+        f"member's message to Wijkbode's confirmation: {latency_spread(latencies)}"
     )
 
 
@@ -186,8 +181,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--plain", action="store_true", help="an unencrypted room")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wijkbode-bench-") as run_dir:
-        latencies = asyncio.run(measure(args.messages, not args.plain, Path(run_dir)))
+    with run_folder() as run_dir:
+        latencies = asyncio.run(measure(args.messages, not args.plain, run_dir))
     print(report(latencies, not args.plain))
 
 

@@ -18,13 +18,13 @@ import argparse
 import asyncio
 import logging
 import secrets
-import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from common import median_first_last, run_folder
 
 from connectors.calendar import CaldavChannel
 from connectors.smtp import SmtpChannel
@@ -162,11 +162,9 @@ async def deliver_all(store: Store, channel: TimedChannel) -> tuple[int, float]:
 
 def line(label: str, rows: int, elapsed: float, channel: TimedChannel) -> str:
     """Rows per second, and the channel's own time per row: median, first and last."""
-    ms = [s * 1000 for s in channel.seconds] or [0.0]
     return (
         f"  {label:<11} {rows:>5} rows in {elapsed:6.2f} s: {rows / elapsed:7.1f} rows/s;"
-        f" the channel per row: median {statistics.median(ms):.1f} ms,"
-        f" first {ms[0]:.1f} ms, last {ms[-1]:.1f} ms"
+        f" the channel per row: {median_first_last(channel.seconds)}"
     )
 
 
@@ -208,9 +206,7 @@ def main() -> None:
     args = parser.parse_args()
     # aiosmtpd (the relay) warns about its own API at every login.
     logging.getLogger("mail.log").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="wijkbode-bench-") as tmp:
-        run_dir = Path(tmp)
-        run_dir.chmod(0o755)  # Dovecot's unprivileged processes must reach the mail
+    with run_folder(for_dovecot=True) as run_dir:
         print("\n".join(asyncio.run(measure(args.meetings, run_dir))))
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import statistics
-import tempfile
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from common import latency_spread, run_folder
 
 from connectors.imap import ImapMailSource, ResilientMailSource
 from connectors.mail.worker import MailParser
@@ -130,12 +130,8 @@ async def _wait_for_idle(intake: MailIntake) -> None:
 
 
 def report(latencies: list[float]) -> str:
-    ordered = sorted(latencies)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return (
-        f"mails: {len(ordered)}\n"
-        f"SMTP delivery to stored item (IDLE): median {statistics.median(ordered) * 1000:.0f} ms,"
-        f" p95 {p95 * 1000:.0f} ms, min {ordered[0] * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+        f"mails: {len(latencies)}\nSMTP delivery to stored item (IDLE): {latency_spread(latencies)}"
     )
 
 
@@ -143,9 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=100)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wijkbode-bench-") as tmp:
-        run_dir = Path(tmp)
-        run_dir.chmod(0o755)  # Dovecot's unprivileged processes must reach the mail
+    with run_folder(for_dovecot=True) as run_dir:
         print(report(asyncio.run(measure(args.mails, run_dir))))
 
 
