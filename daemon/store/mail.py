@@ -345,6 +345,15 @@ class MailQueries(QueriesBase):
         found = {str(row["message_id"]): ItemId(int(row["item_id"])) for row in rows}
         return next((found[m] for m in reversed(ordered) if m in found), None)
 
+    async def filing_mail(self, item_id: ItemId) -> HandledMail | None:
+        """The mail that filed ``item_id`` (the first, if it came in more than once)."""
+        row = await self._fetch_one(
+            "SELECT * FROM mail_handled WHERE item_id = ? AND outcome = 'filed'"
+            " ORDER BY at, rowid LIMIT 1",
+            (item_id,),
+        )
+        return None if row is None else _handled_from_row(row)
+
     async def receipts_since(self, address: str, since: datetime) -> int:
         """How many receipts went (or wait to go) to ``address`` since ``since``."""
         row = await self._fetch_one(
