@@ -56,6 +56,7 @@ class ChatSettings:
     filing: FilingRules
     engine: EngineSettings
     core_room: str | None = None  # where new items are posted (an id or an alias)
+    mail_address: str | None = None  # our address: change notices to mail senders go from it
 
     @property
     def tz(self) -> ZoneInfo:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.afspraak_dates import parse_day
+from daemon.change_notice_mail import enqueue_change_notice
+from daemon.change_notices import Change, ItemChange
 from daemon.chat_actions import ChatSettings, Origin
 from daemon.chat_commands import (
     AcceptItem,
@@ -239,7 +241,7 @@ async def _move(
     late = is_late(item.kind, item.received_at, target, rules, settings.tz)
     ready = not late and is_decision_ready(item.kind, item.received_at, target, rules, settings.tz)
     status = item.status if item.status is ItemStatus.AWAITING_ACCEPTANCE else ItemStatus.FILED
-    await tx.update_item_assignment(
+    moved = await tx.update_item_assignment(
         item.id,
         meeting_id=target.id,
         late=late,
@@ -249,6 +251,7 @@ async def _move(
         detail=_detail(origin, f"to {target.id}"),
         at=now,
     )
+    await _notify_sender(tx, ItemChange(Change.MOVED, moved, target), settings, now)
     msgid = (
         mark("{number} moved to {title}, {when} (late for it: not ready for decision).")
         if late
@@ -305,7 +308,7 @@ async def _keep(
     if refusal is not None:
         return refusal
     kept = keep_for_discussion(original)
-    await tx.update_item_assignment(
+    kept_item = await tx.update_item_assignment(
         item.id,
         meeting_id=original.id,
         late=kept.late,
@@ -315,6 +318,8 @@ async def _keep(
         detail=_detail(origin, f"kept on {original.id} for discussion, no decision"),
         at=now,
     )
+    change = ItemChange(Change.KEPT_FOR_DISCUSSION, kept_item, original)
+    await _notify_sender(tx, change, settings, now)
     return _about_meeting(
         mark("{number} stays on {title}, {when}: for discussion, no decision."),
         item.id,
@@ -347,8 +352,21 @@ async def _set_status(
     event, msgid = _STATUS_CHANGES[type(command)]
     status = _new_status(command, item)
     reason = command.reason if isinstance(command, RejectItem) else ""
-    await tx.set_item_status(item.id, status, event=event, detail=_detail(origin, reason), at=now)
+    changed = await tx.set_item_status(
+        item.id, status, event=event, detail=_detail(origin, reason), at=now
+    )
+    meeting = await tx.meeting(changed.meeting) if changed.meeting else None
+    await _notify_sender(tx, ItemChange(Change(event), changed, meeting, reason), settings, now)
     return _say(msgid, settings, number=number, title=Untrusted(item.title))
+
+
+async def _notify_sender(tx: Tx, change: ItemChange, settings: ChatSettings, now: datetime) -> None:
+    """Tell the item's sender by mail, when it came in by mail and mail is configured."""
+    if settings.mail_address is None:
+        return
+    await enqueue_change_notice(
+        tx, change, our_address=settings.mail_address, tz=settings.tz, now=now
+    )
 
 
 def _new_status(command: WithdrawItem | AcceptItem | RejectItem, item: Item) -> ItemStatus:

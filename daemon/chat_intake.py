@@ -105,6 +105,7 @@ class ChatIntakeSettings:
             FilingRules.from_config(config),
             EngineSettings.from_config(config),
             matrix.core_room if matrix else None,
+            config.mail.address.lower() if config.mail else None,
         )
         if matrix is None:
             return cls(chat)

@@ -1,0 +1,138 @@
+"""Change notices end to end: an item filed by mail, changed by a chat command, the sender told.
+
+The mail is delivered over SMTP into the harness' Dovecot and filed by the
+intake in-process; the chat commands run through the same action code the
+chat intake calls (``run_command``, in the store transaction of the change);
+the notices leave through the real SMTP channel and the relay captures them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest_asyncio
+from mailintake import PARTNER, STRANGER, MailWorld, meetings_from_now, message, open_world
+
+from daemon.chat_actions import ChatSettings, Origin
+from daemon.chat_command_actions import run_command
+from daemon.chat_commands import AcceptItem, Command, MoveItem
+from daemon.filing import FilingRules
+from daemon.model import ItemId, ItemStatus
+from daemon.ports.outbox import ChannelName, EffectStatus, message_id_for
+from daemon.scheduler import EngineSettings
+from harness.dovecot import DovecotServer, MailAccount
+from harness.smtp import CaptureView, SmtpRelay
+
+PASSED = "mx.wijk.test; spf=pass smtp.mailfrom=gemeente.test; dmarc=pass header.from=gemeente.test"
+
+
+@pytest_asyncio.fixture
+async def world(
+    tmp_path: Path, dovecot: DovecotServer, smtp_relay: SmtpRelay, mailbox_user: MailAccount
+) -> AsyncIterator[MailWorld]:
+    opened = await open_world(
+        tmp_path, dovecot, smtp_relay, mailbox_user, meetings_from_now(20, 60)
+    )
+    yield opened
+    await opened.close()
+
+
+async def _chat(world: MailWorld, command: Command, n: int) -> str:
+    """Carry out ``command`` as the chat intake does, in one transaction; its reply body."""
+    settings = ChatSettings(
+        FilingRules.from_config(world.config),
+        EngineSettings.from_config(world.config),
+        mail_address=world.account.address,
+    )
+    now = datetime.now(UTC)
+    origin = Origin("!kerngroep:localhost", f"$event{n}", "@kern:localhost", now)
+    async with world.store.transaction() as tx:
+        result = await run_command(tx, command, origin, settings, now)
+    return result.reply.body
+
+
+async def _send_all(world: MailWorld) -> None:
+    """Deliver every queued mail: one round sends the oldest pending mail per address."""
+    for _round in range(10):
+        await world.send_receipts()
+        if all(e.status is EffectStatus.DELIVERED for e in await world.effects(ChannelName.MAIL)):
+            return
+    raise AssertionError("mail still pending after 10 rounds")
+
+
+def _text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def _notices(captured: CaptureView) -> list[EmailMessage]:
+    return [m for m in captured.messages() if str(m["Subject"]).startswith("Gewijzigd")]
+
+
+async def test_move_and_accept_in_chat_mail_one_threaded_notice_per_change(
+    world: MailWorld, captured_mail: CaptureView
+) -> None:
+    stuk = message(
+        to=world.account.address,
+        subject="[stuk] Speeltuin",
+        headers=[("Authentication-Results", PASSED)],
+        message_id="<speeltuin-1@gemeente.test>",
+    )
+    await world.deliver(stuk)
+    bankjes = message(
+        sender=STRANGER,
+        to=world.account.address,
+        subject="Bankjes",
+        message_id="<bankjes-1@elders.test>",
+    )
+    await world.deliver(bankjes, STRANGER)
+    await world.run_once()
+    await world.send_receipts()
+    async with world.store.reading() as tx:
+        meetings = await tx.meetings()
+    later = meetings[1]
+    [partner_item, stranger_item] = await world.items()
+    assert (partner_item.status, stranger_item.status) == (
+        ItemStatus.FILED, ItemStatus.AWAITING_ACCEPTANCE,
+    )  # fmt: skip
+
+    await _chat(world, MoveItem(ItemId(1), later.id), 1)
+    await _chat(world, MoveItem(ItemId(1), meetings[0].id), 2)  # and back: a second notice
+    await _chat(world, AcceptItem(ItemId(2)), 3)
+    await _send_all(world)
+
+    mails = await world.effects(ChannelName.MAIL)
+    keys = sorted(e.key for e in mails if e.key.startswith("notice/"))
+    assert keys == [
+        "notice/item/1/moved/1",
+        "notice/item/1/moved/2",
+        "notice/item/2/accepted/1",
+    ]
+    domain = world.account.address.rpartition("@")[2]
+    by_id = {str(m["Message-ID"]): m for m in _notices(captured_mail)}
+    assert len(_notices(captured_mail)) == len(by_id) == 3  # exactly one mail per change
+    moved, moved_back, accepted = (by_id[message_id_for(key, domain)] for key in keys)
+    assert [(str(m["To"]), m["In-Reply-To"]) for m in (moved, moved_back, accepted)] == [
+        (PARTNER, "<speeltuin-1@gemeente.test>"),
+        (PARTNER, "<speeltuin-1@gemeente.test>"),
+        (STRANGER, "<bankjes-1@elders.test>"),
+    ]
+    assert moved["References"] == "<speeltuin-1@gemeente.test>"
+    assert moved["Auto-Submitted"] == "auto-replied"
+    assert str(moved["Subject"]) == "Gewijzigd / Changed: Speeltuin [WB-1]"
+    assert str(accepted["Subject"]) == "Gewijzigd / Changed: Bankjes [WB-2]"
+    first_lines = [_text(m).splitlines()[:2] for m in (moved, moved_back)]
+    assert [lines[0] for lines in first_lines] == [
+        "Uw inzending WB-1 (“Speeltuin”) is verplaatst naar een andere vergadering."
+    ] * 2
+    assert first_lines[0][1].startswith("Nieuwe vergadering: Wijkalliantie, ")
+    assert first_lines[0][1] != first_lines[1][1]  # each names its own new meeting
+    accepted_text = _text(accepted)
+    assert accepted_text.splitlines()[0] == "Uw inzending WB-2 (“Bankjes”) is geaccepteerd."
+    assert "Your submission WB-2 (“Bankjes”) has been accepted." in accepted_text
+    async with world.store.reading() as tx:  # a reply to a notice reaches the item
+        assert await tx.item_for_thread([str(accepted["Message-ID"])]) == 2
