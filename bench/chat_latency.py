@@ -28,14 +28,14 @@ from connectors.matrix.channel import MatrixChannel
 from connectors.matrix.client import MatrixChatClient
 from connectors.matrix.session import MatrixSettings
 from connectors.matrix.setup import StoreHandledEvents
-from daemon.chat_actions import ChatSettings
-from daemon.chat_intake import ChatIntake, ChatIntakeSettings
+from daemon.chat.actions import ChatSettings
+from daemon.chat.intake import ChatIntake, ChatIntakeSettings
 from daemon.clock import SystemClock
 from daemon.config import Config, parse_config
-from daemon.filing import FilingRules
-from daemon.outbox import Outbox
-from daemon.plan_sync import sync_plan
-from daemon.scheduler import EngineSettings
+from daemon.engine.outbox import Outbox
+from daemon.engine.plan_sync import sync_plan
+from daemon.engine.scheduler import EngineSettings
+from daemon.filing.submission import FilingRules
 from daemon.store import Store
 from harness.synapse import SynapseServer
 

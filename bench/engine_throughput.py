@@ -30,10 +30,10 @@ from connectors.calendar import CaldavChannel
 from connectors.smtp import SmtpChannel
 from daemon.clock import ManualClock
 from daemon.config import Config, parse_config
-from daemon.outbox import Dispatcher
-from daemon.plan_sync import sync_plan
+from daemon.engine.outbox import Dispatcher
+from daemon.engine.plan_sync import sync_plan
+from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.ports.outbox import Channel, ChannelName, Effect
-from daemon.scheduler import EngineSettings, Scheduler
 from daemon.store import Store
 from harness.servers import SMTP_USER, LoopbackServers
 

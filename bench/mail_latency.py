@@ -28,8 +28,8 @@ from connectors.imap import ImapMailSource, ResilientMailSource
 from connectors.mail.worker import MailParser
 from daemon.clock import SystemClock
 from daemon.config import Config, parse_config
+from daemon.engine.plan_sync import sync_plan
 from daemon.mail import IntakeSettings, MailIntake
-from daemon.plan_sync import sync_plan
 from daemon.store import Store
 from harness.dovecot import MailAccount
 from harness.servers import SMTP_USER, LoopbackServers

@@ -18,8 +18,8 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from daemon.backoff import Backoff
 from daemon.errors import PermanentError, TransientError
-from daemon.outbox import Backoff
 from daemon.ports.mailbox import MailSource, QuarantineReturn, RawMail
 
 log = logging.getLogger(__name__)

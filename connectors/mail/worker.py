@@ -30,8 +30,8 @@ from typing import TypeVar
 from connectors.mail import headers
 from connectors.mail.parse import parse_mail
 from connectors.mail.signals import sender_signals
-from daemon.mail.parsing import SenderHint
 from daemon.ports.mail import MailLimits, ParsedMail, UnparseableMail
+from daemon.ports.parser import SenderHint
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def read_sender_hint(raw: bytes) -> SenderHint | None:
 
 
 class MailParser:
-    """``daemon.mail.parsing.MailParser`` in a worker process with a time limit per mail."""
+    """``daemon.ports.parser.MailParser`` in a worker process with a time limit per mail."""
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import Config, load_config
+from daemon.config.runnable import runtime_problems
 from daemon.model import MeetingStatus
 
 
@@ -39,7 +40,7 @@ def check_config(args: argparse.Namespace) -> int:
     from daemon.cli import config_path, state_dir_override
 
     config = load_config(config_path(args), state_dir_override=state_dir_override(args))
-    for problem in config.runtime_problems():
+    for problem in runtime_problems(config):
         print(f"wijkbode: waarschuwing / warning: {problem}", file=sys.stderr)
     print(summary(config))
     return 0

@@ -10,13 +10,13 @@ from typing import Any
 from daemon.cli.common import config_from, local_iso, parse_instant, print_json, synced_store
 from daemon.config import Config
 from daemon.errors import ConfigError
-from daemon.filing import Filed, FilingRules, Submission, file_submission
+from daemon.filing.submission import Filed, FilingRules, Submission, file_submission
 from daemon.i18n import Translator
-from daemon.item_post import Sender, item_post_key, new_item_post
+from daemon.mail.senders import is_partner
 from daemon.model import Item, Kind, Meeting, MeetingId
-from daemon.room_feed import queue_item_post
-from daemon.rules import next_meeting
-from daemon.senders import is_partner
+from daemon.publish.item_posts import Sender, item_post_key, new_item_post
+from daemon.publish.room_feed import queue_item_post
+from daemon.rules.assignment import next_meeting
 
 KIND_CHOICES = {kind.value: kind for kind in Kind} | {"tk": Kind.TER_KENNISGEVING}
 

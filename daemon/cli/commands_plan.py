@@ -11,7 +11,7 @@ from daemon.cli.common import config_from, local_iso, parse_instant, print_json,
 from daemon.config import Config
 from daemon.i18n import Translator
 from daemon.model import Meeting, SeriesId
-from daemon.rules import Moment, upcoming_moments
+from daemon.rules.assignment import Moment, upcoming_moments
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

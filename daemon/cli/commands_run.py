@@ -8,14 +8,15 @@ import functools
 from contextlib import AsyncExitStack
 from typing import Any
 
-from daemon import logs
-from daemon.app import Components, run_daemon
 from daemon.cli.common import config_from, parse_instant
 from daemon.clock import Clock, ScaledClock, SystemClock
 from daemon.config import Config
+from daemon.config.runnable import check_runnable
 from daemon.errors import ConfigError
+from daemon.runtime import logs
+from daemon.runtime.app import Components, run_daemon
+from daemon.runtime.wiring import build_components
 from daemon.store import Store
-from daemon.wiring import build_components
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run_command(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
     config = config_from(args)
-    config.check_runnable()
+    check_runnable(config)
     clock = _clock(args, config)
     asyncio.run(
         run_daemon(

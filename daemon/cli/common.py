@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config, load_config
+from daemon.engine.plan_sync import sync_plan
 from daemon.errors import ConfigError
-from daemon.plan_sync import sync_plan
 from daemon.store import Store
 
 Handler = Callable[[argparse.Namespace], int]

@@ -12,9 +12,9 @@ from daemon.config.plans import check_plan, read_plan
 from daemon.config.reader import Source, Table, bilingual
 from daemon.config.schema import AgreementsConfig, Config, Partner, SeriesConfig
 from daemon.config.syntax import syntax_error
-from daemon.defaults import AGREEMENT_REMINDERS, DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, rules_for
 from daemon.errors import ConfigError
 from daemon.model import Kind, Offset, Series, SeriesId, SeriesRules
+from daemon.rules.defaults import AGREEMENT_REMINDERS, DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, rules_for
 
 DEFAULT_STATE_DIR = "./state"
 DEFAULT_SERIES = "wijkalliantie"

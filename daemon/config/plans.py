@@ -1,6 +1,6 @@
 """A series' ``[series.<id>.plan]``: read it into a ``PlanSpec`` and check it by expanding it.
 
-``daemon.plan.expand_plan`` does the expansion and says what is wrong; this
+``daemon.rules.plan.expand_plan`` does the expansion and says what is wrong; this
 module finds out which key is to blame by expanding the plan piece by piece
 (the RRULE alone, then with the dates, then each exception on its own).
 """
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from daemon.config import checks
 from daemon.config.reader import Table, bilingual
-from daemon.errors import ConfigError
-from daemon.model import Meeting, Series
-from daemon.plan import MovedMeeting, PlanSpec, expand_plan
-
-if TYPE_CHECKING:
-    from daemon.config.schema import SeriesConfig
+from daemon.model import Series
+from daemon.rules.plan import MovedMeeting, PlanSpec, expand_plan
 
 EMPTY_PLAN = PlanSpec(None, None, (), (), (), ())
 
@@ -66,14 +61,6 @@ def check_plan(series: Series, plan: PlanSpec, tz: ZoneInfo, table: Table | None
         seen.add(moved.planned_on)
         _must_be_planned(series, replace(with_exdates, moved=(moved,)), tz, table, key)
     _expand_or_blame(series, plan, tz, table, "")
-
-
-def expand_series(entry: SeriesConfig, tz: ZoneInfo, horizon_end: date | None) -> list[Meeting]:
-    """The series' meetings; a plan that fails only at this horizon is a ``ConfigError``."""
-    try:
-        return expand_plan(entry.series, entry.plan, tz, horizon_end=horizon_end)
-    except ValueError as error:
-        raise ConfigError(f"{entry.where}: {error}") from None
 
 
 def _local(table: Table, key: str, value: object, tz: ZoneInfo) -> datetime:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from daemon.config.reader import bilingual
+from daemon.config.schema import Config
 from daemon.config.secret import Secret
 from daemon.errors import ConfigError
-
-if TYPE_CHECKING:
-    from daemon.config.schema import Config
 
 # The example file's placeholder values, by key path. ``run`` refuses each of them;
 # a unit test keeps this list and config/wijkbode.example.toml in step.

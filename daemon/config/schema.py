@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon.config import plans, runnable
 from daemon.config.reader import Source
 from daemon.config.secret import Secret
+from daemon.errors import ConfigError
 from daemon.model import Meeting, Offset, Series, SeriesId
-from daemon.plan import PlanSpec
+from daemon.rules.plan import PlanSpec, expand_plan
 
 MIB = 1024 * 1024
 
@@ -28,6 +28,13 @@ class SeriesConfig:
     series: Series
     plan: PlanSpec
     where: str = ""  # "file:line: series.<id>.plan", for errors found later
+
+    def meetings(self, tz: ZoneInfo, horizon_end: date | None) -> list[Meeting]:
+        """The series' meetings; a plan that fails only at this horizon is a ``ConfigError``."""
+        try:
+            return expand_plan(self.series, self.plan, tz, horizon_end=horizon_end)
+        except ValueError as error:
+            raise ConfigError(f"{self.where}: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,27 +159,15 @@ class Config:
         """Every planned meeting of every series, sorted by start.
 
         An RRULE without end is expanded up to ``horizon_end`` (default: two
-        years after its first start, see ``daemon.plan``).
+        years after its first start, see ``daemon.rules.plan``).
         """
         found = [
             meeting
             for entry in self.series.values()
-            for meeting in plans.expand_series(entry, self.timezone, horizon_end)
+            for meeting in entry.meetings(self.timezone, horizon_end)
         ]
         return sorted(found, key=lambda m: (m.start, m.id))
 
     def partner_for(self, address: str) -> Partner | None:
         """The partner ``address`` belongs to, if any."""
         return next((p for p in self.partners if p.matches(address)), None)
-
-    def secrets(self) -> list[Secret]:
-        """Every secret the configured connectors need."""
-        return runnable.configured_secrets(self)
-
-    def runtime_problems(self) -> list[str]:
-        """What would stop ``run``: placeholders from the example, missing secrets or files."""
-        return runnable.runtime_problems(self)
-
-    def check_runnable(self) -> None:
-        """Raise ``ConfigError`` with the first of ``runtime_problems()``; ``run`` calls this."""
-        runnable.check_runnable(self)

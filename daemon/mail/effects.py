@@ -1,6 +1,6 @@
 """The effects one mail causes, written inside its transaction: a receipt and a room post.
 
-A new item's post goes through the room feed (``daemon.room_feed``); other
+A new item's post goes through the room feed (``daemon.publish.room_feed``); other
 notes (a new version, a quarantined mail) go to the core room directly.
 
 Whether a receipt may go at all is decided here from RFC 3834 signals and the
@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from daemon.mail.parsing import SenderHint
 from daemon.mail.settings import IntakeSettings
 from daemon.model import ItemId
 from daemon.ports.mail import ParsedMail
 from daemon.ports.outbox import ChannelName, ChatPost, MailOut, NewEffect
-from daemon.receipts import RECEIPT_WINDOW_HOURS, ReceiptTo, receipt_blocker
-from daemon.room_feed import queue_item_post
+from daemon.ports.parser import SenderHint
+from daemon.publish.receipts import RECEIPT_WINDOW_HOURS, ReceiptTo, receipt_blocker
+from daemon.publish.room_feed import queue_item_post
 from daemon.store import Tx
 
 __all__ = ["Correspondent", "announce_item", "enqueue_post", "enqueue_receipt"]

@@ -28,15 +28,15 @@ from datetime import datetime
 
 from daemon.clock import Clock
 from daemon.errors import PermanentError, TransientError
-from daemon.filing import IncomingDocument
+from daemon.filing.submission import IncomingDocument
 from daemon.mail.outcomes import Arrival, file_mail, record_repeat
-from daemon.mail.parsing import MailParser
 from daemon.mail.quarantine import quarantine_mail
 from daemon.mail.settings import IntakeSettings
 from daemon.mail.understand import understand
 from daemon.model import DocumentHash
 from daemon.ports.mail import ParsedMail, UnparseableMail
 from daemon.ports.mailbox import MailSource, QuarantineReturn, RawMail
+from daemon.ports.parser import MailParser
 from daemon.store import Store
 from daemon.store.mail import HandledMail, MailOutcome, QuarantineStatus
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from daemon.i18n import mark
-from daemon.item_post import PostLines, Sender, bilingual_post
 from daemon.model import Item
 from daemon.ports.outbox import ChatPost
+from daemon.publish.item_posts import PostLines, Sender, bilingual_post
 
 __all__ = ["quarantine_key", "quarantine_post", "reply_post", "reply_post_key"]
 

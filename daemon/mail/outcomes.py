@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from daemon.filing import IncomingDocument, attach_documents, file_submission
-from daemon.item_post import item_post_key, new_item_post, new_version_post
+from daemon.filing.submission import IncomingDocument, attach_documents, file_submission
 from daemon.mail.effects import Correspondent, announce_item, enqueue_post, enqueue_receipt
 from daemon.mail.notices import reply_post, reply_post_key
 from daemon.mail.settings import IntakeSettings
@@ -23,7 +22,8 @@ from daemon.model import Item, ItemId, SeriesId, SeriesRules
 from daemon.ports.mail import ParsedMail
 from daemon.ports.mailbox import RawMail
 from daemon.ports.outbox import MailOut
-from daemon.receipts import ReceiptTo, filed_receipt, receipt_key, version_receipt
+from daemon.publish.item_posts import item_post_key, new_item_post, new_version_post
+from daemon.publish.receipts import ReceiptTo, filed_receipt, receipt_key, version_receipt
 from daemon.store import Tx
 from daemon.store.mail import HandledMail, MailOutcome
 

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
 from daemon.mail.notices import quarantine_key, quarantine_post
-from daemon.mail.parsing import SenderHint
 from daemon.mail.settings import IntakeSettings
 from daemon.ports.mailbox import RawMail
-from daemon.receipts import receipt_key, unreadable_receipt
+from daemon.ports.parser import SenderHint
+from daemon.publish.receipts import receipt_key, unreadable_receipt
 from daemon.store import Tx
 from daemon.store.mail import HandledMail, MailOutcome
 

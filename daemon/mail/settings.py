@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config, Partner
-from daemon.filing import FilingRules
+from daemon.filing.submission import FilingRules
 from daemon.ports.mail import MailLimits
 
 __all__ = ["CRASH_AFTER_COMMIT_ENV", "IntakeSettings"]

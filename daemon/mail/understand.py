@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.config import Partner
-from daemon.filing import Submission
-from daemon.item_post import Sender
+from daemon.filing.submission import Submission
+from daemon.filing.tags import kind_for, parse_subject
 from daemon.model import Item
 from daemon.ports.mail import ParsedMail, authentication_failed
-from daemon.subject import kind_for, parse_subject
+from daemon.publish.item_posts import Sender
 
 __all__ = ["NO_SENDER", "Understood", "may_add_version", "trusted_partner", "understand"]
 

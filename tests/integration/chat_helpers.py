@@ -25,17 +25,18 @@ from connectors.matrix.channel import MatrixChannel
 from connectors.matrix.client import MatrixChatClient
 from connectors.matrix.session import MatrixSettings
 from connectors.matrix.setup import StoreHandledEvents
-from daemon.chat_actions import ChatSettings
-from daemon.chat_intake import ChatIntake, ChatIntakeSettings
+from daemon.backoff import Backoff
+from daemon.chat.actions import ChatSettings
+from daemon.chat.intake import ChatIntake, ChatIntakeSettings
 from daemon.clock import SystemClock
 from daemon.config import Config, load_config
-from daemon.filing import FilingRules
+from daemon.engine.outbox import Outbox
+from daemon.engine.plan_sync import sync_plan
+from daemon.engine.scheduler import EngineSettings
+from daemon.filing.submission import FilingRules
 from daemon.model import Item
-from daemon.outbox import Backoff, Outbox
-from daemon.plan_sync import sync_plan
-from daemon.publish import Targets
-from daemon.room_feed import FeedSettings, RoomFeed
-from daemon.scheduler import EngineSettings
+from daemon.publish.room_feed import FeedSettings, RoomFeed
+from daemon.publish.scheduled import Targets
 from daemon.store import Store
 from harness.synapse import SynapseServer
 

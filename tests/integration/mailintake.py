@@ -24,12 +24,13 @@ from imap_tools import MailBox
 from connectors.imap import ImapMailSource, ResilientMailSource
 from connectors.mail.worker import MailParser
 from connectors.smtp import SmtpChannel
+from daemon.backoff import Backoff
 from daemon.clock import SystemClock
 from daemon.config import Config, parse_config
+from daemon.engine.outbox import Outbox
+from daemon.engine.plan_sync import sync_plan
 from daemon.mail import IntakeSettings, MailIntake
 from daemon.model import Item
-from daemon.outbox import Backoff, Outbox
-from daemon.plan_sync import sync_plan
 from daemon.ports.outbox import ChannelName, Effect
 from daemon.store import Store
 from harness.dovecot import DovecotServer, MailAccount

@@ -28,8 +28,8 @@ from connectors.calendar.ical import CANCELLED_PREFIX, event_ics, object_name
 from daemon.clock import ManualClock
 from daemon.config.schema import CaldavConfig
 from daemon.config.secret import Secret
+from daemon.engine.outbox import Dispatcher
 from daemon.errors import PermanentError, TransientError
-from daemon.outbox import Dispatcher
 from daemon.ports.outbox import (
     CalendarWrite,
     ChannelName,

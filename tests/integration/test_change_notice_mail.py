@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest_asyncio
 from mailintake import PARTNER, STRANGER, MailWorld, meetings_from_now, message, open_world
 
-from daemon.chat_actions import ChatSettings, Origin
-from daemon.chat_command_actions import run_command
-from daemon.chat_commands import AcceptItem, Command, MoveItem
-from daemon.filing import FilingRules
+from daemon.chat.actions import ChatSettings, Origin
+from daemon.chat.commands import run_command
+from daemon.chat.parsing import AcceptItem, Command, MoveItem
+from daemon.engine.scheduler import EngineSettings
+from daemon.filing.submission import FilingRules
 from daemon.model import ItemId, ItemStatus
 from daemon.ports.outbox import ChannelName, EffectStatus, message_id_for
-from daemon.scheduler import EngineSettings
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import CaptureView, SmtpRelay
 

@@ -25,7 +25,7 @@ from chat_helpers import (
 )
 from matrix_helpers import register
 
-from daemon.filing import FilingRules, Submission, file_submission
+from daemon.filing.submission import FilingRules, Submission, file_submission
 from daemon.model import AgreementStatus, Item, ItemId, ItemStatus, Kind
 from daemon.store.core import ItemEvent
 from daemon.store.engine import JobStatus, SubjectType

@@ -16,10 +16,10 @@ import pytest_asyncio
 from imap_tools import MailBox
 
 from connectors.imap import ImapMailSource, ResilientMailSource
+from daemon.backoff import Backoff
 from daemon.config.schema import ImapConfig
 from daemon.config.secret import Secret
 from daemon.errors import PermanentError, TransientError
-from daemon.outbox import Backoff
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import SmtpRelay
 

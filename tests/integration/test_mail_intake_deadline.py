@@ -17,7 +17,7 @@ from mailintake import TZ, config_text, message, open_world
 from connectors.imap import ImapMailSource
 from daemon.config import parse_config
 from daemon.model import Kind
-from daemon.moments import localize
+from daemon.rules.moments import localize
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import SmtpRelay
 

@@ -11,7 +11,7 @@ from store_samples import NOW, file_item, planned_meeting
 
 from daemon.clock import ManualClock
 from daemon.ports.outbox import ChatPost
-from daemon.room_feed import FeedSettings, RoomFeed, queue_item_post
+from daemon.publish.room_feed import FeedSettings, RoomFeed, queue_item_post
 from daemon.store import Store
 
 ROOM = "!core:localhost"

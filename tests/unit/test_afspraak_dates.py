@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.afspraak_dates import parse_day, parse_due
+from daemon.chat.dates import parse_day, parse_due
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Wednesday 10 March 2027, noon.

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon import defaults
 from daemon.model import (
     ItemStatus,
     Kind,
@@ -22,7 +21,8 @@ from daemon.model import (
     SeriesId,
     SeriesRules,
 )
-from daemon.rules import Assignment, assign, deadline, next_meeting
+from daemon.rules import defaults
+from daemon.rules.assignment import Assignment, assign, deadline, next_meeting
 
 TZ = ZoneInfo("Europe/Amsterdam")
 YEAR_START = datetime(2027, 1, 1, tzinfo=UTC)

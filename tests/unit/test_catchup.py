@@ -7,15 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from daemon.catchup import (
-    CANCELLED_NOTICE,
-    MOVED_NOTICE,
-    REINSTATED_NOTICE,
-    Fire,
-    Skip,
-    decide,
-    policy_for,
-)
 from daemon.model import (
     Agreement,
     AgreementId,
@@ -26,6 +17,15 @@ from daemon.model import (
     SeriesId,
 )
 from daemon.ports.outbox import ChannelName
+from daemon.rules.catchup import (
+    CANCELLED_NOTICE,
+    MOVED_NOTICE,
+    REINSTATED_NOTICE,
+    Fire,
+    Skip,
+    decide,
+    policy_for,
+)
 from daemon.store.engine import Job, JobStatus, SubjectType
 
 START = datetime(2027, 4, 6, 17, 30, tzinfo=UTC)

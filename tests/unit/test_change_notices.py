@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.change_notices import Change, ItemChange, change_notice, notice_key, notice_prefix
 from daemon.model import Item, ItemId, ItemStatus, Kind, Meeting, MeetingId, SeriesId
 from daemon.ports.outbox import message_id_for
-from daemon.receipts import AUTO_REPLIED, ReceiptTo
+from daemon.publish.change_notices import (
+    Change,
+    ItemChange,
+    change_notice,
+    notice_key,
+    notice_prefix,
+)
+from daemon.publish.receipts import AUTO_REPLIED, ReceiptTo
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MEETING = Meeting(

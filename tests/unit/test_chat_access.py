@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.chat_access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
-from daemon.chat_afspraak import RecordAgreement
-from daemon.chat_commands import (
+from daemon.chat.access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
+from daemon.chat.afspraak import RecordAgreement
+from daemon.chat.parsing import (
     COMMANDS,
     BadCommand,
     FileItem,
@@ -18,7 +18,7 @@ from daemon.chat_commands import (
     ShowHelp,
     UnknownCommand,
 )
-from daemon.chat_replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
+from daemon.chat.replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
 from daemon.model import AgreementId, Kind
 
 ROOMS = Rooms("!core", frozenset({"!announce"}))

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.chat_afspraak import Mention, RecordAgreement, pills
-from daemon.chat_commands import (
+from daemon.chat.afspraak import Mention, RecordAgreement, pills
+from daemon.chat.parsing import (
     COMMANDS,
     DIRECT_ONLY_AGENDAPUNT,
     EMPTY_TITLE,
@@ -35,8 +35,8 @@ from daemon.chat_commands import (
     is_pin,
     parse_request,
 )
+from daemon.filing.tags import MAX_TITLE_CHARS
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
-from daemon.subject import MAX_TITLE_CHARS
 
 AMS = ZoneInfo("Europe/Amsterdam")
 AT = datetime(2027, 3, 10, 12, 0, tzinfo=AMS)  # a Wednesday

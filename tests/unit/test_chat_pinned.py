@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.chat_actions import pinned_title, safe_filename
-from daemon.filing import IncomingDocument
+from daemon.chat.actions import pinned_title, safe_filename
+from daemon.filing.submission import IncomingDocument
 from daemon.model import DocumentHash
 
 PDF = IncomingDocument(DocumentHash("0" * 64), "plan.pdf", "application/pdf", 3)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon import defaults
 from daemon.config import Config, load_config
-from daemon.config.runnable import PLACEHOLDERS, configured_values
+from daemon.config.runnable import PLACEHOLDERS, check_runnable, configured_values
 from daemon.errors import ConfigError
 from daemon.model import SeriesId
+from daemon.rules import defaults
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "wijkbode.example.toml"
 
@@ -71,7 +71,7 @@ def test_placeholder_list_matches_the_example(example: Config) -> None:
 
 def test_run_refuses_the_example_at_its_first_placeholder(example: Config) -> None:
     with pytest.raises(ConfigError) as caught:
-        example.check_runnable()
+        check_runnable(example)
     assert str(caught.value) == (
         f"{EXAMPLE}:194: matrix.homeserver: 'https://matrix.example.org' is een "
         "voorbeeldwaarde; vul de echte waarde in (this is the example's placeholder; "

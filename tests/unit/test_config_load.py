@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
 from daemon.config import Config, MailLimits, parse_config
 from daemon.model import Kind, MeetingStatus, Offset, SeriesId
+from daemon.rules import defaults
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 CONFIG_FILE = Path("/srv/wijkbode/wijkbode.toml")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import Config, parse_config
+from daemon.config.runnable import check_runnable, runtime_problems
 from daemon.errors import ConfigError
 
 MINIMAL = """\
@@ -66,7 +67,7 @@ def test_runtime_problems_list_every_missing_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("WIJKBODE_TEST_SMTP", raising=False)
-    problems = config_in(tmp_path).runtime_problems()
+    problems = runtime_problems(config_in(tmp_path))
     assert [problem.split(": ")[1] for problem in problems] == [
         "mail.imap.password_file",
         "mail.smtp.password_env",
@@ -80,8 +81,8 @@ def test_check_runnable_passes_when_every_secret_is_there(
     (tmp_path / "imap-password").write_text("geheim", encoding="utf-8")
     monkeypatch.setenv("WIJKBODE_TEST_SMTP", "s3cret")
     config = config_in(tmp_path)
-    assert config.runtime_problems() == []
-    config.check_runnable()
+    assert runtime_problems(config) == []
+    check_runnable(config)
 
 
 def test_empty_secret_file_is_a_problem(tmp_path: Path) -> None:

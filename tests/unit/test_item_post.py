@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon import defaults
-from daemon.filing import Filed, FilingRules
-from daemon.item_post import Sender, item_post_key, new_item_post, new_version_post
+from daemon.filing.submission import Filed, FilingRules
 from daemon.model import (
     Document,
     DocumentHash,
@@ -20,7 +18,9 @@ from daemon.model import (
     SeriesId,
 )
 from daemon.ports.outbox import DocumentRef
-from daemon.rules import assign
+from daemon.publish.item_posts import Sender, item_post_key, new_item_post, new_version_post
+from daemon.rules import defaults
+from daemon.rules.assignment import assign
 from daemon.safe_text import WORD_JOINER
 
 TZ = ZoneInfo("Europe/Amsterdam")

@@ -11,8 +11,8 @@ from connectors.mail import parse_mail
 from connectors.mail.charsets import decode_text
 from connectors.mail.filenames import MAX_FILENAME_CHARS, sanitise_filename
 from connectors.mail.signals import parse_authentication_results
+from daemon.filing.tags import parse_subject
 from daemon.ports.mail import MailLimits, UnparseableMail
-from daemon.subject import parse_subject
 
 LIMITS = MailLimits(max_attachment_bytes=4096, max_mail_bytes=8192, max_attachments=3)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from daemon.backoff import Backoff
 from daemon.clock import ManualClock
+from daemon.engine.outbox import Dispatcher, Outbox
 from daemon.errors import PermanentError, TransientError
-from daemon.outbox import Backoff, Dispatcher, Outbox
 from daemon.ports.outbox import ChannelName, ChatPost, Effect, EffectStatus, NewEffect
 from daemon.store import Store
 from daemon.store.engine import RetryOutcome

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
 from daemon.model import MeetingStatus, Series, SeriesId
-from daemon.plan import MovedMeeting, PlanSpec, expand_plan
+from daemon.rules import defaults
+from daemon.rules.plan import MovedMeeting, PlanSpec, expand_plan
 
 TZ = ZoneInfo("Europe/Amsterdam")
 ALLIANCE = Series(

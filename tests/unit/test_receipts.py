@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
-from daemon.filing import Filed
+from daemon.filing.submission import Filed
 from daemon.model import (
     Document,
     DocumentHash,
@@ -23,7 +22,7 @@ from daemon.model import (
 )
 from daemon.ports.mail import MailLimits, RejectedAttachment, RejectReason
 from daemon.ports.outbox import message_id_for
-from daemon.receipts import (
+from daemon.publish.receipts import (
     NoReceipt,
     ReceiptTo,
     filed_receipt,
@@ -33,7 +32,8 @@ from daemon.receipts import (
     unreadable_receipt,
     version_receipt,
 )
-from daemon.rules import assign
+from daemon.rules import defaults
+from daemon.rules.assignment import assign
 
 TZ = ZoneInfo("Europe/Amsterdam")
 RULES = defaults.WIJKALLIANTIE

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
 from daemon.model import Agreement, AgreementId, AgreementStatus, Offset
-from daemon.rules import agreement_due_at, agreement_moments
+from daemon.rules import defaults
+from daemon.rules.assignment import agreement_due_at, agreement_moments
 
 TZ = ZoneInfo("Europe/Amsterdam")
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
 from daemon.model import ItemStatus, Kind, Meeting, MeetingId, MeetingStatus, Offset, SeriesId
-from daemon.rules import (
+from daemon.rules import defaults
+from daemon.rules.assignment import (
     Assignment,
     assign,
     deadline,

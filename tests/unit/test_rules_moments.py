@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon import defaults
 from daemon.model import (
     Kind,
     Meeting,
@@ -19,7 +18,8 @@ from daemon.model import (
     SeriesId,
     SeriesRules,
 )
-from daemon.rules import Moment, deadline, moments, upcoming_moments
+from daemon.rules import defaults
+from daemon.rules.assignment import Moment, deadline, moments, upcoming_moments
 
 TZ = ZoneInfo("Europe/Amsterdam")
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.model import Offset
-from daemon.rules import apply_offset
+from daemon.rules.assignment import apply_offset
 
 TZ = ZoneInfo("Europe/Amsterdam")
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.clock import ManualClock
-from daemon.defaults import AGREEMENT_REMINDERS, BEWONERSBIJEENKOMST, KERNGROEP, WIJKALLIANTIE
+from daemon.engine.scheduler import EngineSettings, Replanned, Scheduler, materialise
 from daemon.model import (
     AgreementId,
     AgreementStatus,
@@ -27,8 +27,8 @@ from daemon.model import (
     meeting_id_for,
 )
 from daemon.ports.outbox import CalendarWrite, ChannelName, ChatPost, Effect, MailOut
-from daemon.publish import Targets
-from daemon.scheduler import EngineSettings, Replanned, Scheduler, materialise
+from daemon.publish.scheduled import Targets
+from daemon.rules.defaults import AGREEMENT_REMINDERS, BEWONERSBIJEENKOMST, KERNGROEP, WIJKALLIANTIE
 from daemon.store import Store
 from daemon.store.engine import Job, JobStatus, SubjectType
 

@@ -21,8 +21,8 @@ from test_scheduler import (
 )
 
 from daemon.clock import ManualClock
+from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.ports.outbox import ChatPost
-from daemon.scheduler import EngineSettings, Scheduler
 from daemon.store import Store
 from daemon.store.engine import EngineQueries, Job, JobStatus
 

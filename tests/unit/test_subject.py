@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from daemon.filing.tags import NO_SUBJECT, SubjectInfo, kind_for, parse_date, parse_subject
 from daemon.model import Kind
-from daemon.subject import NO_SUBJECT, SubjectInfo, kind_for, parse_date, parse_subject
 
 SERIES = ("wijkalliantie", "kerngroep", "bewonersbijeenkomst")
 

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from daemon.filing import Filed, FilingRules
+from daemon.filing.submission import Filed, FilingRules
 from daemon.i18n import Translator, mark
 from daemon.model import Document, Item, ItemId, ItemStatus, Kind, Meeting
 from daemon.ports.outbox import ChatPost, DocumentRef
-from daemon.rules import deadline
+from daemon.rules.assignment import deadline
 from daemon.safe_text import untrusted, untrusted_html
 
 __all__ = [

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from daemon.model import Agreement, AgreementStatus, Kind, Meeting
-from daemon.moments import (
+from daemon.rules.moments import (
     AGREEMENT_OVERDUE,
     AGREEMENT_REMINDER,
     ANNOUNCE,
@@ -22,9 +23,8 @@ from daemon.moments import (
     FOLDER,
     MEETING_REMINDER,
 )
-from daemon.store.engine import Job
 
-# The scheduler's own moments, beside those of daemon.moments: a meeting's
+# The scheduler's own moments, beside those of daemon.rules.moments: a meeting's
 # audiences hear that it was cancelled, moved, or goes ahead after all.
 CANCELLED_NOTICE = "cancelled_notice"
 MOVED_NOTICE = "moved_notice"
@@ -32,6 +32,16 @@ REINSTATED_NOTICE = "reinstated_notice"
 NOTICES = (CANCELLED_NOTICE, MOVED_NOTICE, REINSTATED_NOTICE)
 
 DEADLINE_REMINDER_PREFIX = "reminder:"
+
+
+class Job(Protocol):
+    """What a policy reads of a stored job (``daemon.store.engine.Job`` has it)."""
+
+    @property
+    def moment(self) -> str: ...
+
+    @property
+    def target_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Pure functions, read next to RULES.md ("Submission kinds and deadlines"). An
 item goes to the first meeting whose deadline for its kind it makes; a late
 item moves on to the next meeting of the series; cancelled meetings take no
 items; with no meeting left the item waits as "not planned yet". Moments and
-deadlines live in :mod:`daemon.moments` and are re-exported here.
+deadlines live in :mod:`daemon.rules.moments` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from daemon.model import ItemStatus, Kind, Meeting, MeetingId, SeriesRules
-from daemon.moments import (
+from daemon.rules.moments import (
     AGREEMENT_OVERDUE,
     AGREEMENT_REMINDER,
     ANNOUNCE,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat_commands import COMMANDS
-from daemon.chat_replies import (
+from daemon.chat.parsing import COMMANDS
+from daemon.chat.replies import (
     NAME_CHARS,
     Reply,
     Say,

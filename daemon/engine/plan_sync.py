@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from daemon.config import Config
-from daemon.scheduler import EngineSettings, Replanned, materialise
+from daemon.engine.scheduler import EngineSettings, Replanned, materialise
 from daemon.store import Store
 from daemon.store.core import MeetingChanges
 

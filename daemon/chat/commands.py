@@ -11,11 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from daemon.afspraak_dates import parse_day
-from daemon.change_notice_mail import enqueue_change_notice
-from daemon.change_notices import Change, ItemChange
-from daemon.chat_actions import ChatSettings, Origin
-from daemon.chat_commands import (
+from daemon.chat.actions import ChatSettings, Origin
+from daemon.chat.dates import parse_day
+from daemon.chat.listings import (
+    DeadlineRow,
+    agenda_reply,
+    agreements_reply,
+    deadlines_reply,
+    help_reply,
+)
+from daemon.chat.parsing import (
     AcceptItem,
     CannotKeep,
     Command,
@@ -29,14 +34,7 @@ from daemon.chat_commands import (
     ShowHelp,
     WithdrawItem,
 )
-from daemon.chat_listings import (
-    DeadlineRow,
-    agenda_reply,
-    agreements_reply,
-    deadlines_reply,
-    help_reply,
-)
-from daemon.chat_replies import (
+from daemon.chat.replies import (
     Field,
     Reply,
     Untrusted,
@@ -45,6 +43,7 @@ from daemon.chat_replies import (
     item_label,
     line_reply,
 )
+from daemon.engine.scheduler import materialise
 from daemon.i18n import mark
 from daemon.model import (
     AgreementStatus,
@@ -56,7 +55,8 @@ from daemon.model import (
     MeetingId,
     SeriesId,
 )
-from daemon.rules import (
+from daemon.publish.change_notices import Change, ItemChange, enqueue_change_notice
+from daemon.rules.assignment import (
     deadline,
     is_decision_ready,
     is_late,
@@ -64,7 +64,6 @@ from daemon.rules import (
     next_meeting,
     utc,
 )
-from daemon.scheduler import materialise
 from daemon.store import Tx
 
 NO_ITEM = mark("There is no item {number}.")

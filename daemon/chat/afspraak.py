@@ -4,7 +4,7 @@ Pure. The owner is the first mention: a pill of the formatted body (Element
 shows the display name in the plain body), a Matrix id, or ``@name``. The due
 date is the phrase after the last of "voor/tot/uiterlijk/op/by/before/until"
 (or ``binnen/within N weken``, or a date ending the message) that
-:mod:`daemon.afspraak_dates` can read. A part that is missing stays ``None``, so
+:mod:`daemon.chat.dates` can read. A part that is missing stays ``None``, so
 the caller asks instead of guessing.
 """
 
@@ -17,7 +17,7 @@ from datetime import date, datetime
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from daemon.afspraak_dates import parse_due
+from daemon.chat.dates import parse_due
 
 MAX_AGREEMENT_CHARS = 300
 

@@ -8,7 +8,7 @@ carried a meeting hears of its cancellation, move or reinstatement by a notice.
 
 ``Scheduler.run`` sleeps until the earliest pending job (or a ``wake()``) and
 fires each due job in ONE transaction: the catch-up decision
-(:mod:`daemon.catchup`), its outbox rows (:mod:`daemon.publish`) and its new
+(:mod:`daemon.rules.catchup`), its outbox rows (:mod:`daemon.publish.scheduled`) and its new
 status commit together, and the rows' keys derive from the job's key, so a crash
 and a re-run can neither lose nor double an effect.
 """
@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from daemon import catchup
-from daemon.catchup import CANCELLED_NOTICE, MOVED_NOTICE, NOTICES, REINSTATED_NOTICE, Skip
 from daemon.clock import Clock
+from daemon.engine.outbox import wait_for_any
 from daemon.model import (
     Agreement,
     AgreementId,
@@ -37,10 +36,8 @@ from daemon.model import (
     Series,
     SeriesId,
 )
-from daemon.moments import ANNOUNCE, agreement_due_at, agreement_moments, deadline, moments
-from daemon.outbox import wait_for_any
 from daemon.ports.outbox import ChannelName, NewEffect
-from daemon.publish import (
+from daemon.publish.scheduled import (
     SHORT_NOTICE,
     FireContext,
     Targets,
@@ -50,6 +47,9 @@ from daemon.publish import (
     meeting_destinations,
     meeting_effects,
 )
+from daemon.rules import catchup
+from daemon.rules.catchup import CANCELLED_NOTICE, MOVED_NOTICE, NOTICES, REINSTATED_NOTICE, Skip
+from daemon.rules.moments import ANNOUNCE, agreement_due_at, agreement_moments, deadline, moments
 from daemon.store import Store, Tx
 from daemon.store.engine import Job, JobSpec, JobStatus, SubjectType
 

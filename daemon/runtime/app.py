@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.clock import Clock
+from daemon.runtime.systemd import SystemdNotifier
 from daemon.store import Store
-from daemon.systemd import SystemdNotifier
 
 log = logging.getLogger("wijkbode")
 

@@ -4,7 +4,7 @@ Every function here runs in the caller's ``Tx`` and only writes: the item or
 afspraak, its audit trail, and the answer as outbox rows keyed by the event
 (``chat/<event id>/reply``, ``.../ack``), so the event, its effects and its
 handled mark commit together and a re-run can never double an answer.
-Who may ask is decided before (:mod:`daemon.chat_intake`).
+Who may ask is decided before (:mod:`daemon.chat.intake`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat_afspraak import RecordAgreement
-from daemon.chat_commands import FileItem
-from daemon.chat_replies import (
+from daemon.chat.afspraak import RecordAgreement
+from daemon.chat.parsing import FileItem
+from daemon.chat.replies import (
     FiledFacts,
     Reply,
     agreement_question,
@@ -24,14 +24,20 @@ from daemon.chat_replies import (
     already_filed_reply,
     filed_reply,
 )
-from daemon.filing import Filed, FilingRules, IncomingDocument, Submission, file_submission
-from daemon.item_post import Sender, item_post_key, new_item_post
+from daemon.engine.scheduler import EngineSettings, materialise
+from daemon.filing.submission import (
+    Filed,
+    FilingRules,
+    IncomingDocument,
+    Submission,
+    file_submission,
+)
 from daemon.model import ItemId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
-from daemon.room_feed import queue_item_post
-from daemon.rules import deadline
+from daemon.publish.item_posts import Sender, item_post_key, new_item_post
+from daemon.publish.room_feed import queue_item_post
+from daemon.rules.assignment import deadline
 from daemon.safe_text import untrusted
-from daemon.scheduler import EngineSettings, materialise
 from daemon.store import Tx
 
 CONFIRMED = "✅"

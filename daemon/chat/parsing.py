@@ -1,7 +1,7 @@
 """What a chat message asks for: a filing, an afspraak, a ``!command``, or nothing.
 
 Pure parsing, no store and no clock: ``parse_request`` turns a message's text
-into one typed request for :mod:`daemon.chat_actions`. Filing prefixes and
+into one typed request for :mod:`daemon.chat.actions`. Filing prefixes and
 commands are Dutch with English aliases, case-insensitive:
 
 - ``Agendapunt: <title>`` (``Agenda item:``), ``Ter kennisgeving:`` (``For
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from difflib import get_close_matches
 
-from daemon.chat_afspraak import Mention, RecordAgreement, parse_agreement
+from daemon.chat.afspraak import Mention, RecordAgreement, parse_agreement
+from daemon.filing.tags import MAX_TITLE_CHARS, parse_subject
 from daemon.i18n import mark
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
-from daemon.subject import MAX_TITLE_CHARS, parse_subject
 
 # --- requests -----------------------------------------------------------------------
 

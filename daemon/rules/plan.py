@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from daemon.model import Meeting, MeetingStatus, Series, meeting_id_for
-from daemon.moments import localize, utc
+from daemon.rules.moments import localize, utc
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from daemon.model import (
     SeriesId,
     SeriesRules,
 )
-from daemon.rules import Assignment, assign
+from daemon.rules.assignment import Assignment, assign
 from daemon.store import Tx
 
 

@@ -23,10 +23,10 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from daemon.backoff import Backoff
 from daemon.clock import Clock
 from daemon.errors import PermanentError, TransientError
 from daemon.ports.outbox import Channel, ChannelName, Effect
@@ -36,25 +36,6 @@ from daemon.store.engine import RetryOutcome
 log = logging.getLogger("wijkbode.outbox")
 
 _MAX_ERROR_CHARS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with full jitter: a random delay in [0, min(cap, base·2^(n-1))]."""
-
-    base: float = 2.0  # seconds, the ceiling after the first failure
-    cap: float = 15 * 60.0  # seconds, the highest ceiling
-
-    def delay(self, attempt: int, rng: random.Random, hint: float | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...).
-
-        A server's own hint (``Retry-After``) is a floor, within the cap.
-        """
-        ceiling = min(self.cap, self.base * 2.0 ** min(max(attempt - 1, 0), 62))
-        delay = rng.uniform(0.0, ceiling)
-        if hint is not None:
-            delay = max(delay, min(hint, self.cap))
-        return delay
 
 
 async def wait_for_any(

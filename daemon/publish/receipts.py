@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon.filing import Filed
+from daemon.filing.submission import Filed
 from daemon.i18n import Translator, bilingual, mark
 from daemon.model import Item, ItemStatus, Kind, Meeting, SeriesRules
 from daemon.ports.mail import MailLimits, RejectedAttachment, RejectReason
 from daemon.ports.outbox import MailOut, message_id_for
-from daemon.rules import apply_offset, deadline
+from daemon.rules.assignment import apply_offset, deadline
 from daemon.safe_text import untrusted
 
 __all__ = [

@@ -23,23 +23,8 @@ from html import escape
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from daemon.catchup import (
-    CANCELLED_NOTICE,
-    DEADLINE_REMINDER_PREFIX,
-    MOVED_NOTICE,
-    NOTICES,
-    REINSTATED_NOTICE,
-)
 from daemon.i18n import Translator, bilingual, mark
 from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting, Series
-from daemon.moments import (
-    AGREEMENT_OVERDUE,
-    AGREEMENT_REMINDER,
-    ANNOUNCE,
-    CONCEPT_AGENDA,
-    FOLDER,
-    MEETING_REMINDER,
-)
 from daemon.ports.outbox import (
     CalendarWrite,
     ChannelName,
@@ -47,6 +32,21 @@ from daemon.ports.outbox import (
     MailOut,
     NewEffect,
     message_id_for,
+)
+from daemon.rules.catchup import (
+    CANCELLED_NOTICE,
+    DEADLINE_REMINDER_PREFIX,
+    MOVED_NOTICE,
+    NOTICES,
+    REINSTATED_NOTICE,
+)
+from daemon.rules.moments import (
+    AGREEMENT_OVERDUE,
+    AGREEMENT_REMINDER,
+    ANNOUNCE,
+    CONCEPT_AGENDA,
+    FOLDER,
+    MEETING_REMINDER,
 )
 from daemon.store.engine import Job
 

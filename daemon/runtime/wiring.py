@@ -16,15 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.app import Components, Runner
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config, load_config
+from daemon.engine.outbox import Outbox
+from daemon.engine.plan_sync import sync_plan
+from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.errors import ConfigError
-from daemon.outbox import Outbox
-from daemon.plan_sync import sync_plan
 from daemon.ports.outbox import Channel
-from daemon.room_feed import FeedSettings, RoomFeed
-from daemon.scheduler import EngineSettings, Scheduler
+from daemon.publish.room_feed import FeedSettings, RoomFeed
+from daemon.runtime.app import Components, Runner
 from daemon.store import Store
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def _chat_intake(
     """The chat intake (filing, afspraken, commands) on the Matrix client."""
     if matrix is None:
         return []
-    from daemon.chat_intake import ChatIntake, ChatIntakeSettings
+    from daemon.chat.intake import ChatIntake, ChatIntakeSettings
 
     settings = ChatIntakeSettings.from_config(config)
     if not isinstance(clock, SystemClock):

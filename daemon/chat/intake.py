@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat_access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
-from daemon.chat_actions import (
+from daemon.chat.access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
+from daemon.chat.actions import (
     ChatSettings,
     Origin,
     Target,
@@ -39,9 +39,9 @@ from daemon.chat_actions import (
     safe_filename,
     send_reply,
 )
-from daemon.chat_afspraak import RecordAgreement, pills
-from daemon.chat_command_actions import run_command
-from daemon.chat_commands import (
+from daemon.chat.afspraak import RecordAgreement, pills
+from daemon.chat.commands import run_command
+from daemon.chat.parsing import (
     BadCommand,
     BadFiling,
     FileItem,
@@ -50,7 +50,7 @@ from daemon.chat_commands import (
     is_pin,
     parse_request,
 )
-from daemon.chat_replies import (
+from daemon.chat.replies import (
     POWER_TOO_LOW,
     UNDECRYPTABLE,
     Reply,
@@ -61,8 +61,9 @@ from daemon.chat_replies import (
 )
 from daemon.clock import Clock
 from daemon.config import Config
+from daemon.engine.scheduler import EngineSettings
 from daemon.errors import PermanentError, TransientError
-from daemon.filing import FilingRules, IncomingDocument
+from daemon.filing.submission import FilingRules, IncomingDocument
 from daemon.i18n import mark
 from daemon.model import Kind
 from daemon.ports.chat import (
@@ -74,7 +75,6 @@ from daemon.ports.chat import (
     ChatUndecryptable,
 )
 from daemon.safe_text import untrusted
-from daemon.scheduler import EngineSettings
 from daemon.store import Store, Tx
 
 log = logging.getLogger("wijkbode.chat")

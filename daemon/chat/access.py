@@ -16,7 +16,7 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from daemon.chat_commands import (
+from daemon.chat.parsing import (
     COMMANDS,
     BadCommand,
     Request,
@@ -25,7 +25,7 @@ from daemon.chat_commands import (
     ShowHelp,
     UnknownCommand,
 )
-from daemon.chat_replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
+from daemon.chat.replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
 
 
 class RoomKind(enum.Enum):
