@@ -30,9 +30,7 @@ __all__ = [
 class JobStatus(enum.StrEnum):
     PENDING = "pending"  # waits for its due time
     FIRED = "fired"  # its effects are in the outbox
-    SKIPPED = (
-        "skipped"  # its time passed while it no longer made sense (rules/catchup.py)
-    )
+    SKIPPED = "skipped"  # its time passed while it no longer made sense (rules/catchup.py)
     CANCELLED = "cancelled"  # no longer wanted (meeting cancelled or moved, afspraak closed)
     FAILED = "failed"  # building its effects raised; the note says why
 
