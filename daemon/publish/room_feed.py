@@ -18,8 +18,9 @@ from datetime import datetime
 
 from daemon.clock import Clock
 from daemon.i18n import Translator, bilingual
-from daemon.model import Item, ItemId, Meeting
+from daemon.model import Item, ItemId, ItemStatus, Meeting
 from daemon.ports.outbox import ChannelName, ChatPost, NewEffect
+from daemon.publish.receipts import item_number
 from daemon.safe_text import untrusted, untrusted_html
 from daemon.store import Store, Tx
 from daemon.store.feed import FeedEntry
@@ -27,6 +28,9 @@ from daemon.store.feed import FeedEntry
 log = logging.getLogger("wijkbode.room_feed")
 
 DIGEST_LINES = 40
+# No longer new by the time the feed posts: withdrawn or rejected while the feed waited.
+# Their entries are still marked posted, so they never come back.
+_NOT_NEW = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,8 @@ async def _load(tx: Tx, entries: list[FeedEntry]) -> list[tuple[FeedEntry, Item,
         item = await tx.item(entry.item_id)
         if item is None:  # cannot happen with foreign keys on; skip rather than stall the feed
             continue
+        if item.status in _NOT_NEW:
+            continue
         meeting = await tx.meeting(item.meeting) if item.meeting else None
         loaded.append((entry, item, meeting))
     return loaded
@@ -143,7 +149,7 @@ def _digest_line(item: Item, meeting: Meeting | None) -> str:
     where = meeting.id if meeting else "—"
     flags = " (te laat / late)" if item.late else ""
     return (
-        f"#{item.id} [{item.kind.value}] {untrusted(item.title, 120)}"
+        f"{item_number(item.id)} [{item.kind.value}] {untrusted(item.title, 120)}"
         f" — {untrusted(item.submitter, 80)} → {where}{flags}"
     )
 

@@ -10,6 +10,7 @@ import pytest
 from store_samples import NOW, file_item, planned_meeting
 
 from daemon.clock import ManualClock
+from daemon.model import ItemId, ItemStatus
 from daemon.ports.outbox import ChatPost
 from daemon.publish.room_feed import FeedSettings, RoomFeed, queue_item_post
 from daemon.store import Store
@@ -104,3 +105,34 @@ async def test_sender_text_in_a_digest_is_escaped(store: Store) -> None:
     html = json.loads(row["payload"])["html"]
     assert "<b>" not in html
     assert "&lt;b&gt;@\u2060room&lt;/b&gt;" in html
+
+
+async def _withdraw(store: Store, item_ids: list[int]) -> None:
+    async with store.transaction() as tx:
+        for item_id in item_ids:
+            await tx.set_item_status(
+                ItemId(item_id), ItemStatus.WITHDRAWN, event="withdrawn", detail="", at=NOW
+            )
+
+
+async def test_a_digest_names_items_wb_n_and_leaves_out_withdrawn_ones(store: Store) -> None:
+    ids = await _file(store, [f"Stuk {n}" for n in range(7)])
+    await _withdraw(store, ids[:2])
+    assert await feed(store).flush() == 1
+    [(_, body)] = await _posts(store)
+    assert body.startswith("5 nieuwe items ingediend:")
+    dutch = body.partition("— English —")[0]
+    assert [line.split()[1] for line in dutch.splitlines()[1:] if line] == [
+        f"WB-{item_id}" for item_id in ids[2:]
+    ]
+    assert "Stuk 0" not in body
+    assert "Stuk 1" not in body
+    assert "#" not in body
+
+
+async def test_a_withdrawn_item_is_not_posted_as_new_but_leaves_the_feed(store: Store) -> None:
+    ids = await _file(store, ["Begroting", "Groen"])
+    await _withdraw(store, ids[:1])
+    assert await feed(store).flush() == 1
+    assert [body for _, body in await _posts(store)] == [f"filed #{ids[1]} Groen"]
+    assert await feed(store).flush() == 0
