@@ -1,13 +1,18 @@
-"""Parsing in a separate process with a time limit: a hostile mail costs a worker, not the daemon.
+"""Parsing in separate processes with a time limit: a hostile mail costs a worker, not the daemon.
 
-``MailParser`` keeps one worker process (a ``ProcessPoolExecutor`` of one).
-A parse that runs past ``timeout`` seconds gets its worker killed and
-replaced; a worker that dies (out of memory, a crash in a C extension) is
-replaced too. Either way the caller gets ``UnparseableMail`` with a reason,
-as for bytes that are not a mail at all, and the next mail gets a fresh worker.
-The worker's address space is capped so a decompression bomb ends in
-``MemoryError`` there, not in the machine swapping, and a worker ends itself
-when the daemon is gone (a SIGKILLed daemon cannot stop it).
+``MailParser`` keeps a small pool of worker processes, as many as the machine
+has cores, so a backlog is parsed in parallel. Each worker is a plain
+subprocess (``connectors/mail/worker_main.py``) speaking length-prefixed
+pickles over its stdin and stdout: no ``multiprocessing``, so no resource
+tracker process stays resident beside the daemon.
+
+- Workers start on demand (outside the time limit) and exit after
+  ``idle_seconds`` without work, so an idle daemon holds none.
+- A parse that runs past ``timeout`` seconds gets its worker killed; a worker
+  that dies (out of memory, a crash in a C extension) is dropped. Either way
+  the caller gets ``UnparseableMail`` with a reason, as for bytes that are not
+  a mail at all, and the next mail gets a fresh worker.
+- Only the workers import the parsing libraries.
 """
 
 from __future__ import annotations
@@ -15,86 +20,94 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
-import resource
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from email import policy
-from email.parser import BytesHeaderParser
-from typing import TypeVar
+import pickle
+import struct
+import sys
+from typing import Any
 
-from connectors.mail import headers
-from connectors.mail.parse import parse_mail
-from connectors.mail.signals import sender_signals
+from daemon.errors import TransientError
 from daemon.ports.mail import MailLimits, ParsedMail, UnparseableMail
 from daemon.ports.parser import SenderHint
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 DEFAULT_TIMEOUT = 20.0
-DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024  # bytes of address space for the worker
-_PARENT_CHECK_SECONDS = 1.0
+DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024  # bytes of address space per worker
+DEFAULT_IDLE_SECONDS = 60.0
+_FRAME = struct.Struct(">I")  # the same framing as worker_main
+_READY = b"R"
+_STOP_GRACE_SECONDS = 2.0
 
 
-def _start_worker(max_bytes: int, daemon_pid: int) -> None:
-    """Runs in the worker at start: cap its memory, and end it when the daemon is gone."""
-    if max_bytes > 0:
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    threading.Thread(target=_exit_with, args=(daemon_pid,), daemon=True).start()
+class _WorkerGoneError(Exception):
+    """The worker closed its pipe or exited: it crashed, or was killed."""
 
 
-def _exit_with(daemon_pid: int) -> None:
-    """A worker outlives a daemon killed with SIGKILL (it waits on its queue forever)."""
-    while os.getppid() == daemon_pid:
-        time.sleep(_PARENT_CHECK_SECONDS)
-    os._exit(1)
+class _Worker:
+    """One worker process and its pipes."""
 
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.idle_since = 0.0
 
-def _ready() -> bool:
-    """Runs in a new worker: it has started and imported the parser."""
-    return True
-
-
-def _parse(raw: bytes, our_address: str, limits: MailLimits) -> ParsedMail:
-    """Runs in the worker."""
-    return parse_mail(raw, our_address=our_address, limits=limits)
-
-
-def read_sender_hint(raw: bytes) -> SenderHint | None:
-    """The sender and RFC 3834 signals from the header block alone (runs in the worker)."""
-    try:
-        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        found = headers.addresses(
-            headers.raw_values(msg, "from")[:1] or headers.raw_values(msg, "sender")[:1]
+    @classmethod
+    async def start(cls, memory_limit: int) -> _Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "connectors.mail.worker_main",
+            str(memory_limit),
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
-        address = found[0][1] if found else ""
-        return_path = headers.return_path(headers.first_raw(msg, "return-path"))
-        content_type = (headers.first_raw(msg, "content-type") or "").lower()
-        signals = sender_signals(msg, address, return_path, "delivery-status" in content_type)
-        ids = headers.message_ids(headers.raw_values(msg, "message-id")[:1])
-        return SenderHint(
-            address=address,
-            message_id=ids[0] if ids else None,
-            references=headers.references(headers.raw_values(msg, "references")),
-            subject=headers.display_text(headers.first_raw(msg, "subject")),
-            is_auto=signals.is_auto,
-            is_bulk_or_list=signals.is_bulk_or_list,
-            is_bounce=signals.is_bounce,
-        )
-    except Exception:  # a hint is optional; a broken header block gives none
-        return None
+        worker = cls(process)
+        try:
+            assert process.stdout is not None
+            if await process.stdout.read(1) != _READY:
+                code = await process.wait()
+                raise _WorkerGoneError(f"the worker did not start (exit code {code})")
+        except BaseException:
+            await asyncio.shield(worker.kill())
+            raise
+        return worker
+
+    async def call(self, name: str, args: tuple[object, ...]) -> tuple[bool, Any]:
+        """Send one request and read its reply; ``_WorkerGoneError`` when the worker is gone."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        data = pickle.dumps((name, args))
+        try:
+            stdin.write(_FRAME.pack(len(data)) + data)
+            await stdin.drain()
+            size = _FRAME.unpack(await stdout.readexactly(_FRAME.size))[0]
+            reply = await stdout.readexactly(size)
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
+            code = await self.process.wait()
+            raise _WorkerGoneError(f"the worker exited with code {code}") from error
+        ok, value = pickle.loads(reply)  # noqa: S301 (our own worker wrote it)
+        return bool(ok), value
+
+    async def stop(self) -> None:
+        """Ask the worker to end (stdin closed); kill it when it does not."""
+        if self.process.returncode is None and self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), _STOP_GRACE_SECONDS)
+        except TimeoutError:
+            await self.kill()
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        await self.process.wait()
 
 
 class MailParser:
-    """``daemon.ports.parser.MailParser`` in a worker process with a time limit per mail."""
+    """``daemon.ports.parser.MailParser`` on a pool of worker processes with a time limit."""
 
     def __init__(
         self,
@@ -103,77 +116,108 @@ class MailParser:
         limits: MailLimits,
         timeout: float = DEFAULT_TIMEOUT,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        workers: int | None = None,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
     ) -> None:
         self._our_address = our_address
         self._limits = limits
         self.timeout = timeout  # seconds per parse; may be changed between parses
         self._memory_limit = memory_limit
-        self._executor: ProcessPoolExecutor | None = None
-        self._lock = asyncio.Lock()  # one mail at a time: one worker
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._idle_seconds = idle_seconds
+        self._slots = asyncio.Semaphore(self.workers)
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._reaper: asyncio.TimerHandle | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
         self.replaced = 0  # workers killed or lost so far (for logs and tests)
 
     async def parse(self, raw: bytes) -> ParsedMail:
         """The mail understood, or ``UnparseableMail`` with the reason (also for a timeout)."""
-        return await self._run(_parse, raw, self._our_address, self._limits)
+        parsed: ParsedMail = await self._run("parse", raw, self._our_address, self._limits)
+        return parsed
 
     async def sender_hint(self, raw: bytes) -> SenderHint | None:
         try:
-            return await self._run(read_sender_hint, raw)
+            hint: SenderHint | None = await self._run("sender_hint", raw)
         except UnparseableMail:
             return None
+        return hint
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the running workers, busy or idle (for tests and the benchmarks)."""
+        return [w.process.pid for w in (*self._idle, *self._busy)]
 
     async def close(self) -> None:
-        """Stop the worker (killing a parse still running); never raises."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.to_thread(_stop, executor)
+        """Stop every worker (killing a parse still running); never raises."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        idle, self._idle = self._idle, []
+        busy, self._busy = list(self._busy), set()
+        await asyncio.gather(
+            *(w.stop() for w in idle), *(w.kill() for w in busy), *self._stopping,
+            return_exceptions=True,
+        )  # fmt: skip
 
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        async with self._lock:
-            executor = await self._worker()
-            future = executor.submit(function, *args)
+    async def _run(self, name: str, *args: object) -> Any:
+        async with self._slots:
+            worker = await self._take()
             try:
-                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+                ok, value = await asyncio.wait_for(worker.call(name, args), self.timeout)
             except TimeoutError:
-                await self._replace(executor, "timeout")
+                await self._drop(worker, "timeout")
                 raise UnparseableMail(f"timeout: not parsed within {self.timeout:g} s") from None
-            except BrokenProcessPool as error:
-                await self._replace(executor, "crashed")
+            except _WorkerGoneError as error:
+                await self._drop(worker, "crashed")
                 raise UnparseableMail(f"parser_crashed: {error}"[:300]) from error
-            except asyncio.CancelledError:
-                await self._replace(executor, "cancelled")
-                raise
-
-    async def _worker(self) -> ProcessPoolExecutor:
-        """The running worker; a new one is started (outside the time limit) when needed."""
-        if self._executor is None:
-            # spawn: a fork of this multi-threaded process could inherit a held lock.
-            executor = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self._memory_limit, os.getpid()),
-            )
-            try:
-                await asyncio.wrap_future(executor.submit(_ready))
             except BaseException:
-                await asyncio.shield(asyncio.to_thread(_stop, executor))
+                await asyncio.shield(self._drop(worker, "cancelled"))
                 raise
-            self._executor = executor
-        return self._executor
+            self._give_back(worker)
+        if not ok:
+            raise value
+        return value
 
-    async def _replace(self, executor: ProcessPoolExecutor, why: str) -> None:
-        """Kill the worker; the next parse starts a fresh one."""
-        if self._executor is executor:
-            self._executor = None
+    async def _take(self) -> _Worker:
+        """An idle worker, or a new one (started outside the time limit)."""
+        if self._idle:
+            worker = self._idle.pop()
+        else:
+            try:
+                worker = await _Worker.start(self._memory_limit)
+            except (_WorkerGoneError, OSError) as error:  # not the mail's fault: try it again later
+                raise TransientError(f"mail parser worker: {error}") from error
+        self._busy.add(worker)
+        return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        self._busy.discard(worker)
+        worker.idle_since = asyncio.get_running_loop().time()
+        self._idle.append(worker)
+        if self._reaper is None:
+            self._schedule_reaper(self._idle_seconds)
+
+    async def _drop(self, worker: _Worker, why: str) -> None:
+        """Kill a worker whose parse failed; the next parse starts a fresh one."""
+        self._busy.discard(worker)
         self.replaced += 1
         log.warning("mail parser worker replaced (%s)", why)
-        await asyncio.shield(asyncio.to_thread(_stop, executor))
+        await worker.kill()
 
+    def _schedule_reaper(self, delay: float) -> None:
+        self._reaper = asyncio.get_running_loop().call_later(delay, self._reap_idle)
 
-def _stop(executor: ProcessPoolExecutor) -> None:
-    """Kill the executor's worker processes and shut it down without waiting for work."""
-    for process in list(getattr(executor, "_processes", {}).values()):
-        with contextlib.suppress(OSError, ValueError):
-            process.kill()
-    executor.shutdown(wait=True, cancel_futures=True)
+    def _reap_idle(self) -> None:
+        """Stop the workers idle for ``idle_seconds``; look again when the next one will be."""
+        self._reaper = None
+        now = asyncio.get_running_loop().time()
+        stale = [w for w in self._idle if now - w.idle_since >= self._idle_seconds]
+        for worker in stale:
+            self._idle.remove(worker)
+            task = asyncio.create_task(worker.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+        if self._idle:
+            oldest = min(w.idle_since for w in self._idle)
+            self._schedule_reaper(max(0.0, oldest + self._idle_seconds - now))

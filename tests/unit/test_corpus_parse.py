@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from daemon.ports.mail import MailLimits, ParsedMail, UnparseableMail
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "mail-imap-tools"

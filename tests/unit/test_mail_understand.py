@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from daemon.config import Partner
 from daemon.mail.understand import NO_SENDER, Understood, may_add_version, understand
 from daemon.model import Item, ItemId, ItemStatus, Kind

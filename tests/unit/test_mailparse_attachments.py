@@ -11,7 +11,7 @@ from email.mime.text import MIMEText
 
 import pytest
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from connectors.mail.filenames import sanitise_filename
 from daemon.ports.mail import (
     MailLimits,

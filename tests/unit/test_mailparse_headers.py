@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from connectors.mail.signals import parse_authentication_results
 from daemon.ports.mail import (
     AuthResult,

@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from connectors.mail.charsets import decode_text
 from connectors.mail.filenames import MAX_FILENAME_CHARS, sanitise_filename
 from connectors.mail.signals import parse_authentication_results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.mail import parse_mail
+from connectors.mail.parse import parse_mail
 from connectors.mail.charsets import codec_for, decode_text
 from connectors.mail.headers import decode_words
 from connectors.mail.html import html_to_text
