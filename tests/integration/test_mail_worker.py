@@ -61,6 +61,10 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
 @pytest.fixture
 async def parser() -> AsyncIterator[MailParser]:
     parser = MailParser(our_address=OURS, limits=MailLimits(), workers=2, idle_seconds=0.5)
@@ -83,11 +87,11 @@ async def test_idle_workers_exit_and_a_new_mail_starts_one_again(parser: MailPar
     await parser.parse(a_mail(1))
     [pid] = parser.worker_pids()
     for _ in range(100):
-        if not parser.worker_pids() and not Path(f"/proc/{pid}").exists():
+        if not parser.worker_pids() and not alive(pid):
             break
         await asyncio.sleep(0.05)
     assert parser.worker_pids() == []
-    assert not Path(f"/proc/{pid}").exists()
+    assert not alive(pid)
     assert (await parser.parse(a_mail(2))).subject == "[stuk] Notitie 2"
     assert parser.replaced == 0
 
