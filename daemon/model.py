@@ -165,6 +165,9 @@ class Item:
     documents: tuple[Document, ...] = field(default=())
     moved_from: MeetingId | None = None  # the meeting it was meant for, when it moved
     position: int = 0  # order of filing within its meeting (0: not from the store)
+    # "Possibly forged": the SPF/DKIM/DMARC failure our own mail server reported for
+    # the mail that filed it (such an item waits for acceptance and got no receipt).
+    auth_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

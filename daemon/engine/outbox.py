@@ -6,7 +6,10 @@ for one room or address arrive in the order they were written. A transient
 failure gives the head a later ``next_attempt_at`` (exponential backoff with
 full jitter, kept in the store so it survives a restart): the rows behind it
 wait, other destinations go on. A permanent failure parks the row with its
-reason and the destination's next row goes on. A row is marked delivered only
+reason and the destination's next row goes on. An exception the channel did not
+foresee (a connector bug) is retried like a transient failure, but only
+``max_unexpected`` times: then the row is parked with the traceback as its reason,
+for ``wijkbode outbox``. A row is marked delivered only
 after the channel returned, in its own transaction; a crash in between means
 one more attempt with the same key, which the far side recognises.
 
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import random
 import sqlite3
+import traceback
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +40,10 @@ from daemon.store.engine import RetryOutcome
 log = logging.getLogger("wijkbode.outbox")
 
 _MAX_ERROR_CHARS = 1000
+_MAX_TRACEBACK_CHARS = 6000
+# A connector bug seldom heals by itself; a few tries cover a cause that does
+# (a file being replaced, a server's odd moment), and then a person looks.
+MAX_UNEXPECTED_FAILURES = 5
 
 
 async def wait_for_any(
@@ -70,6 +78,7 @@ class Dispatcher:
         poll_seconds: float = 5.0,
         deliver_timeout: float = 120.0,
         stop_timeout: float = 30.0,
+        max_unexpected: int = MAX_UNEXPECTED_FAILURES,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -79,6 +88,7 @@ class Dispatcher:
         self._poll_seconds = poll_seconds
         self._deliver_timeout = deliver_timeout
         self._stop_timeout = stop_timeout
+        self._max_unexpected = max_unexpected
         self._wake = asyncio.Event()
 
     @property
@@ -145,9 +155,10 @@ class Dispatcher:
         except TimeoutError:
             await self._retry_later(effect, f"no answer within {self._deliver_timeout:g} s", None)
         except Exception as error:
-            # A connector bug must not stop every delivery: treat it as transient, loudly.
+            # A connector bug must not stop every delivery: treat it as transient, loudly,
+            # and a bounded number of times.
             log.exception("channel %s failed unexpectedly on %s", self.channel, effect.key)
-            await self._retry_later(effect, _describe(error), None)
+            await self._unexpected(effect, error)
         else:
             async with self._store.transaction() as tx:
                 await tx.mark_delivered(effect.id, remote_id, at=self._clock.now())
@@ -170,6 +181,19 @@ class Dispatcher:
                 effect.id, attempts=attempts, next_attempt_at=when, error=error
             )
 
+    async def _unexpected(self, effect: Effect, error: Exception) -> None:
+        """Retry later, or park with the traceback once it failed like this too often."""
+        async with self._store.transaction() as tx:
+            failures = await tx.count_unexpected_failure(effect.id)
+        if failures < self._max_unexpected:
+            await self._retry_later(effect, _describe(error), None)
+            return
+        summary = (
+            f"geparkeerd na {failures} onverwachte fouten "
+            f"(parked after {failures} unexpected failures): {_describe(error)}"
+        )
+        await self._park(effect, f"{summary[:_MAX_ERROR_CHARS]}\n{_traceback(error)}")
+
     async def _park(self, effect: Effect, reason: str) -> None:
         log.error("%s to %s parked: %s", effect.key, effect.destination, reason)
         async with self._store.transaction() as tx:
@@ -179,6 +203,12 @@ class Dispatcher:
 def _describe(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}"
     return text[:_MAX_ERROR_CHARS]
+
+
+def _traceback(error: BaseException) -> str:
+    """The traceback for the parked row's reason; its end (where it broke) when long."""
+    text = "".join(traceback.format_exception(error)).rstrip()
+    return text if len(text) <= _MAX_TRACEBACK_CHARS else "…" + text[-_MAX_TRACEBACK_CHARS:]
 
 
 Runner = Callable[[], Coroutine[Any, Any, None]]

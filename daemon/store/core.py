@@ -130,6 +130,7 @@ class CoreQueries(QueriesBase):
         text: str = "",
         moved_from: MeetingId | None = None,
         filed_at: datetime | None = None,
+        auth_failure: str | None = None,
     ) -> Item:
         """File an item last in its meeting's order and record the event ``filed``.
 
@@ -138,9 +139,10 @@ class CoreQueries(QueriesBase):
         filed = instant_to_db(received_at if filed_at is None else filed_at)
         row = await self._fetch_one(
             "INSERT INTO items (kind, title, text, submitter, received_at, meeting_id, late,"
-            " decision_ready, status, source, moved_from, position, created_at)"
+            " decision_ready, status, source, moved_from, position, created_at, auth_failure)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-            "  (SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE meeting_id IS ?6), ?12)"
+            "  (SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE meeting_id IS ?6), ?12,"
+            "  ?13)"
             " RETURNING *",
             (
                 kind.value,
@@ -155,6 +157,7 @@ class CoreQueries(QueriesBase):
                 source,
                 moved_from,
                 filed,
+                auth_failure,
             ),
         )
         assert row is not None  # INSERT ... RETURNING always yields the row
@@ -286,7 +289,9 @@ class CoreQueries(QueriesBase):
     ) -> Document:
         """Attach known content to an item as part of ``version``.
 
-        The same content twice in one version is kept once, under its first name.
+        Every name the content arrived under is kept (five copies of one PDF under five
+        names are five documents, as the receipt lists them); the same content under
+        the same name twice in one version is kept once.
         """
         await self._conn.execute(
             "INSERT INTO item_documents (item_id, sha256, version, filename, added_at)"
@@ -296,8 +301,8 @@ class CoreQueries(QueriesBase):
         row = await self._fetch_one(
             "SELECT d.sha256, d.filename, doc.content_type, doc.size"
             " FROM item_documents AS d JOIN documents AS doc ON doc.sha256 = d.sha256"
-            " WHERE d.item_id = ? AND d.sha256 = ? AND d.version = ?",
-            (item_id, sha256, version),
+            " WHERE d.item_id = ? AND d.sha256 = ? AND d.version = ? AND d.filename = ?",
+            (item_id, sha256, version, filename),
         )
         assert row is not None  # inserted above, or already there
         return document_from_row(row)

@@ -189,6 +189,15 @@ class EngineQueries(QueriesBase):
             (attempts, instant_to_db(next_attempt_at), error, effect_id),
         )
 
+    async def count_unexpected_failure(self, effect_id: int) -> int:
+        """One more attempt failed with an exception the channel did not foresee; how many now."""
+        row = await self._fetch_one(
+            "UPDATE outbox SET unexpected_failures = unexpected_failures + 1"
+            " WHERE id = ? RETURNING unexpected_failures",
+            (effect_id,),
+        )
+        return 0 if row is None else int(row[0])
+
     async def park(self, effect_id: int, *, attempts: int, reason: str) -> None:
         """A permanent failure: keep the row with its reason, out of the way of the rest."""
         await self._conn.execute(
@@ -200,8 +209,8 @@ class EngineQueries(QueriesBase):
     async def retry_parked(self, effect_id: int) -> RetryOutcome:
         """Put a parked effect back in line, as if new (its last error stays for reference)."""
         if await self._changes_one_row(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL"
-            " WHERE id = ? AND status = 'parked'",
+            "UPDATE outbox SET status = 'pending', attempts = 0, unexpected_failures = 0,"
+            " next_attempt_at = NULL WHERE id = ? AND status = 'parked'",
             (effect_id,),
         ):
             return RetryOutcome.RETRIED

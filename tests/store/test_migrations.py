@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import daemon.store as store_module
 from daemon.errors import StoreError
-from daemon.model import ItemId, MeetingId
+from daemon.model import DocumentHash, ItemId, MeetingId
 from daemon.store import Migration, Store, available_migrations
 
 MIGRATIONS = available_migrations()
 N = len(MIGRATIONS)
+# Two documents of item 7, in the order attached (the order every version must keep).
+DOCUMENTS = (("b" * 64, "verslag.pdf"), ("a" * 64, "bijlage.pdf"))
 
 
 async def _raw(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
@@ -42,6 +45,17 @@ async def _seed_core_rows(store: Store) -> None:
             " '2027-03-01T09:00:00.000000+00:00', 'wijkalliantie-2027-04-06', 0, 1,"
             " 'filed', 'mail', NULL, 1, '2027-03-01T09:00:00.000000+00:00')"
         )
+        for sha256, name in DOCUMENTS:
+            await tx._conn.execute(
+                "INSERT INTO documents (sha256, content_type, size)"
+                " VALUES (?, 'application/pdf', 9)",
+                (sha256,),
+            )
+            await tx._conn.execute(
+                "INSERT INTO item_documents (item_id, sha256, version, filename, added_at)"
+                " VALUES (7, ?, 1, ?, '2027-03-01T09:00:00.000000+00:00')",
+                (sha256, name),
+            )
 
 
 def test_migrations_are_numbered_one_to_n() -> None:
@@ -85,6 +99,7 @@ async def test_upgrade_from_version_k_keeps_data(tmp_path: Path, k: int) -> None
             assert meeting.location == "Buurthuis"
             assert item is not None
             assert ("Jaarverslag", meeting.id) == (item.title, item.meeting)
+            assert [(d.sha256, d.filename) for d in item.documents] == list(DOCUMENTS)
         assert await _raw(new, "PRAGMA foreign_key_check") == []
         assert [tuple(row) for row in await _raw(new, "PRAGMA integrity_check")] == [("ok",)]
         recorded = await _raw(new, "SELECT version, name FROM schema_migrations ORDER BY version")
@@ -177,3 +192,25 @@ def test_core_tables_are_strict(tmp_path: Path) -> None:
         }
     expected = {"meetings", "items", "documents", "item_documents", "agreements", "item_events"}
     assert expected <= strict
+
+
+async def test_0006_keeps_every_name_of_the_same_content(tmp_path: Path) -> None:
+    """Before 0006 a second name of the same content in one version was dropped."""
+    old = await Store.open(tmp_path, migrations=MIGRATIONS[:5])
+    try:
+        await _seed_core_rows(old)
+    finally:
+        await old.close()
+
+    new = await Store.open(tmp_path)
+    try:
+        sha256 = DocumentHash(DOCUMENTS[0][0])
+        at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+        async with new.transaction() as tx:
+            for name in ("kopie.pdf", "kopie.pdf", "verslag.pdf"):
+                await tx.attach_document(ItemId(7), sha256, name, 1, added_at=at)
+            documents = await tx.documents_of(ItemId(7))
+        names = [d.filename for d in documents]
+        assert names == ["verslag.pdf", "bijlage.pdf", "kopie.pdf"]
+    finally:
+        await new.close()

@@ -98,15 +98,17 @@ async def test_known_content_keeps_its_first_record(store: Store, item_id: ItemI
     assert attached.content_type == PDF
 
 
-async def test_the_same_content_twice_in_one_version_is_kept_once(
+async def test_the_same_content_under_two_names_keeps_both_names(
     store: Store, item_id: ItemId
 ) -> None:
+    """What the receipt lists is what the item shows; the same name twice is one document."""
     async with store.transaction() as tx:
-        await tx.attach_document(item_id, V1_AGENDA, "agenda.pdf", 1, added_at=NOW)
+        first = await tx.attach_document(item_id, V1_AGENDA, "agenda.pdf", 1, added_at=NOW)
         again = await tx.attach_document(item_id, V1_AGENDA, "kopie.pdf", 1, added_at=NOW)
+        await tx.attach_document(item_id, V1_AGENDA, "agenda.pdf", 1, added_at=NOW)
         documents = await tx.documents_of(item_id)
-    assert again == Document(V1_AGENDA, "agenda.pdf", PDF, 9)
-    assert documents == [again]
+    assert again == Document(V1_AGENDA, "kopie.pdf", PDF, 9)
+    assert documents == [first, again]
 
 
 async def test_content_stored_on_disk_and_recorded(store: Store, item_id: ItemId) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from daemon.backoff import Backoff
 from daemon.clock import ManualClock
-from daemon.engine.outbox import Dispatcher, Outbox
+from daemon.engine.outbox import MAX_UNEXPECTED_FAILURES, Dispatcher, Outbox
 from daemon.errors import PermanentError, TransientError
 from daemon.ports.outbox import ChannelName, ChatPost, Effect, EffectStatus, NewEffect
 from daemon.store import Store
@@ -285,6 +285,55 @@ async def test_an_unexpected_channel_error_is_retried_not_fatal(
         EffectStatus.PENDING,
         1,
         "KeyError: 'bug in a connector'",
+    )
+
+
+class Buggy(MemoryChannel):
+    """A channel with a bug for one destination: an exception it did not foresee."""
+
+    async def deliver(self, effect: Effect) -> str:
+        if effect.destination == "!bug":
+            self.calls.append(effect.key)
+            raise UnicodeEncodeError("ascii", "jdöe", 2, 3, "ordinal not in range(128)")
+        return await super().deliver(effect)
+
+
+async def test_an_unexpected_error_parks_the_row_after_a_bound_with_its_traceback(
+    store: Store, clock: ManualClock
+) -> None:
+    """A connector bug is retried a few times, not forever; the reason keeps the traceback,
+    and ``outbox retry`` starts the count again."""
+    buggy = Buggy()
+    await enqueue(store, clock, ("a1", "!bug"), ("a2", "!bug"), ("b1", "!ok"))
+    outbox = Outbox(store, clock, [buggy], poll_seconds=NO_POLL, rng=Highest())
+    d = outbox.dispatchers[ChannelName.MATRIX]
+
+    for _ in range(20):
+        await drain(d)
+        await clock.set(await d.next_attempt_at() or clock.now())
+    await drain(d)
+
+    parked = await row(store, "a1")
+    assert parked.status is EffectStatus.PARKED
+    assert buggy.calls.count("a1") == MAX_UNEXPECTED_FAILURES
+    assert parked.last_error is not None
+    first_line, *trace = parked.last_error.splitlines()
+    assert first_line.startswith(
+        f"geparkeerd na {MAX_UNEXPECTED_FAILURES} onverwachte fouten"
+        f" (parked after {MAX_UNEXPECTED_FAILURES} unexpected failures): UnicodeEncodeError"
+    )
+    assert trace[0] == "Traceback (most recent call last):"
+    assert any("in deliver" in line for line in trace)
+    # The rows behind it are not held back for ever either, and others were never held.
+    assert (await row(store, "a2")).status is EffectStatus.PARKED
+    assert (await row(store, "b1")).status is EffectStatus.DELIVERED
+
+    assert await outbox.retry(parked.id) is RetryOutcome.RETRIED
+    await drain(d)
+    again = await row(store, "a1")
+    assert (again.status, buggy.calls.count("a1")) == (
+        EffectStatus.PENDING,
+        MAX_UNEXPECTED_FAILURES + 1,
     )
 
 
