@@ -13,6 +13,13 @@ Where things go (RULES.md):
 - the concept agenda, the packages and the deadline reminders: also every partner by mail;
 - notices (cancelled, moved, goes ahead): every destination that carried the meeting;
 - afspraken: the core group's room, naming the owner (as text, not a ping).
+
+Whether an audience may hear of a series at all is not decided here but by
+:func:`daemon.rules.visibility.may_show`, the one rule chat uses too: a
+non-public series never reaches the announce rooms, the residents' mail or the
+public calendar, not even with a notice to a destination that carried it
+before it was made private. Partners' mail is not a public surface: what they
+get follows the series' own moments.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from daemon.rules.moments import (
     FOLDER,
     MEETING_REMINDER,
 )
+from daemon.rules.visibility import SeriesVisibility, Surface, may_show
 from daemon.store.engine import Job
 
 if TYPE_CHECKING:
@@ -121,13 +129,16 @@ def meeting_destinations(
     moment: str, series: Series, targets: Targets
 ) -> dict[ChannelName, tuple[str, ...]]:
     """Where a regular moment of a meeting of ``series`` goes, per channel that has any."""
+    seen = SeriesVisibility.of(series)
     rooms = [targets.core_room] if targets.core_room else []
     mail: list[str] = []
     calendars: list[str] = []
-    if moment in _PUBLIC_MOMENTS and series.public:
-        rooms += targets.announce_rooms
-        mail += [targets.residents_address] if targets.residents_address else []
-        if moment == ANNOUNCE and targets.calendar:
+    if moment in _PUBLIC_MOMENTS:
+        if may_show(seen, Surface.ANNOUNCE_ROOM):
+            rooms += targets.announce_rooms
+        if targets.residents_address and may_show(seen, Surface.RESIDENTS_MAIL):
+            mail.append(targets.residents_address)
+        if moment == ANNOUNCE and targets.calendar and may_show(seen, Surface.PUBLIC_CALENDAR):
             calendars.append(targets.calendar)
     if moment in _PACKAGES - {Kind.AGENDAPUNT.value} or is_deadline_reminder(moment):
         mail += targets.partner_addresses
@@ -139,6 +150,28 @@ def meeting_destinations(
     return {channel: where for channel, where in found.items() if where}
 
 
+def surface_of(channel: ChannelName, destination: str, targets: Targets) -> Surface | None:
+    """The visibility surface a destination is; ``None`` for a partner's address (not a
+    public surface: the series' moments decide what partners get). A destination the
+    configuration no longer names counts as public (unknown means no)."""
+    if channel is ChannelName.MATRIX:
+        if destination == targets.core_room:
+            return Surface.CORE_ROOM
+        announce = destination in targets.announce_rooms
+        return Surface.ANNOUNCE_ROOM if announce else Surface.OTHER_CHAT
+    if channel is ChannelName.CALDAV:
+        return Surface.PUBLIC_CALENDAR
+    if destination in targets.partner_addresses and destination != targets.residents_address:
+        return None
+    return Surface.RESIDENTS_MAIL
+
+
+def may_reach(series: Series, channel: ChannelName, destination: str, targets: Targets) -> bool:
+    """Whether anything of ``series`` may go to ``destination`` (the visibility rule)."""
+    surface = surface_of(channel, destination, targets)
+    return surface is None or may_show(SeriesVisibility.of(series), surface)
+
+
 def agreement_destinations(targets: Targets) -> dict[ChannelName, tuple[str, ...]]:
     return {ChannelName.MATRIX: (targets.core_room,)} if targets.core_room else {}
 
@@ -148,7 +181,9 @@ def meeting_effects(
 ) -> list[NewEffect]:
     """The outbox rows of a fired meeting job: one per destination on the job's channel."""
     if job.moment in NOTICES:
-        destinations = context.carried
+        destinations = tuple(
+            d for d in context.carried if may_reach(series, job.channel, d, context.targets)
+        )
     else:
         wanted = meeting_destinations(job.moment, series, context.targets)
         destinations = wanted.get(job.channel, ())
