@@ -3,7 +3,8 @@
 - Filing, afspraken and every command that changes something: only in the core
   group's room (its members are the core group), optionally only from members
   with at least ``min_power_level`` there; configured admins always may.
-- ``!agenda``, ``!deadlines`` and ``!help``: also in the announcement rooms.
+- ``!agenda``, ``!deadlines`` and ``!help``: also in the announcement rooms, which
+  see only public series (:mod:`daemon.rules.visibility`, through ``surface_of``).
 - ``!help`` is answered anywhere; anything else elsewhere gets a polite refusal.
 - Invites are accepted only to configured rooms or from configured admins.
 
@@ -26,6 +27,7 @@ from daemon.chat.parsing import (
     UnknownCommand,
 )
 from daemon.chat.replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
+from daemon.rules.visibility import Surface
 
 
 class RoomKind(enum.Enum):
@@ -58,6 +60,18 @@ class Rooms:
 
     def configured(self, room_id: str) -> bool:
         return self.kind(room_id) is not RoomKind.OTHER
+
+
+_SURFACES = {
+    RoomKind.CORE: Surface.CORE_ROOM,
+    RoomKind.ANNOUNCE: Surface.ANNOUNCE_ROOM,
+    RoomKind.OTHER: Surface.OTHER_CHAT,
+}
+
+
+def surface_of(room: RoomKind) -> Surface:
+    """The visibility surface a room is: who reads what is answered there."""
+    return _SURFACES[room]
 
 
 _PUBLIC_COMMANDS = {spec.name for spec in COMMANDS if spec.announce_rooms}

@@ -9,8 +9,8 @@ Who may ask is decided before (:mod:`daemon.chat.intake`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -32,11 +32,12 @@ from daemon.filing.submission import (
     Submission,
     file_submission,
 )
-from daemon.model import ItemId
+from daemon.model import ItemId, SeriesId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.room_feed import queue_item_post
 from daemon.rules.assignment import deadline
+from daemon.rules.visibility import PRIVATE, Asker, SeriesVisibility, Surface, may_show
 from daemon.safe_text import untrusted
 from daemon.store import Tx
 
@@ -63,10 +64,18 @@ class ChatSettings:
     engine: EngineSettings
     core_room: str | None = None  # where new items are posted (an id or an alias)
     mail_address: str | None = None  # our address: change notices to mail senders go from it
+    # Which series are public; a series missing here counts as private (fail closed).
+    visibility: Mapping[SeriesId, SeriesVisibility] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
         return self.filing.timezone
+
+    def shows(self, series: SeriesId | None, origin: Origin) -> bool:
+        """Whether ``series`` may be shown where ``origin`` asked (``None``: the core group's
+        own, e.g. an afspraak of no meeting). The one rule: :mod:`daemon.rules.visibility`."""
+        seen = PRIVATE if series is None else self.visibility.get(series, PRIVATE)
+        return may_show(seen, origin.surface, origin.asker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +87,20 @@ class Origin:
     sender: str
     at: datetime  # the server's timestamp of the event
     thread_root: str | None = None
-    public: bool = False  # an announcement room
+    # Where it was asked; the intake always says. Anywhere but the core room is public.
+    surface: Surface = Surface.CORE_ROOM
     reply_to: str | None = None  # answer this event instead (a 📌 is answered on its message)
+
+    @property
+    def public(self) -> bool:
+        """Read by people outside the core group: hide submitters and unvetted items."""
+        return self.surface is not Surface.CORE_ROOM
+
+    @property
+    def asker(self) -> Asker:
+        """In the core room the sender is a member (its members are the core group);
+        elsewhere the room reads the answer too, so the sender counts as anyone."""
+        return Asker.CORE_MEMBER if self.surface is Surface.CORE_ROOM else Asker.OTHER
 
 
 @dataclass(frozen=True, slots=True)

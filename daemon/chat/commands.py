@@ -4,10 +4,17 @@ Read-only commands list the store; changing commands check the item's or
 afspraak's state first and answer a short bilingual reason when they cannot
 be done (an unknown id, a withdrawn item, a meeting that already started).
 Each change lands in the item's audit trail with who asked, from chat.
+
+Read-only commands show a series only where :mod:`daemon.rules.visibility`
+allows it (``ChatSettings.shows``): outside the core room a non-public
+series' meetings, items and afspraken are left out, and a meeting asked for
+by name, id or date that cannot be shown gets the same answer as one that does
+not exist, so the answer never confirms that it does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +53,7 @@ from daemon.chat.replies import (
 from daemon.engine.scheduler import materialise
 from daemon.i18n import mark
 from daemon.model import (
+    Agreement,
     AgreementStatus,
     Item,
     ItemId,
@@ -70,6 +78,15 @@ NO_ITEM = mark("There is no item {number}.")
 NO_AGREEMENT = mark("There is no agreement {number}.")
 UNKNOWN_MEETING = mark("I do not know a meeting “{meeting}”; write its date, e.g. 2027-05-18.")
 NO_NEXT_MEETING = mark("No next meeting is planned yet.")
+# Outside the core room: one answer for a meeting that is not public and for one that
+# does not exist, without echoing what was asked (that would differ between the two).
+NO_PUBLIC_MEETING = mark(
+    "In this room I only show public meetings, and I know no public meeting by that name or "
+    "date. Write its date, e.g. 2027-05-18."
+)
+NO_NEXT_PUBLIC_MEETING = mark(
+    "In this room I only show public meetings, and no public meeting is planned yet."
+)
 CLOSED_ITEM = mark("Item {number} was withdrawn or rejected; it cannot be changed any more.")
 
 
@@ -86,14 +103,17 @@ async def run_command(
     tz = settings.tz
     match command:
         case ShowHelp():
-            return CommandResult(help_reply(tz))
+            series = [s for s in settings.filing.rules if settings.shows(s, origin)]
+            return CommandResult(help_reply(tz, series))
         case ShowAgenda(meeting=ref):
             return CommandResult(await _agenda(tx, ref, origin, settings, now))
         case ShowDeadlines():
-            return CommandResult(deadlines_reply(await _deadline_rows(tx, settings, now), tz))
+            rows = await _deadline_rows(tx, settings, now, origin)
+            return CommandResult(deadlines_reply(rows, tz, public=origin.public))
         case ShowAgreements():
-            agreements = await tx.open_agreements()
-            return CommandResult(agreements_reply(agreements, now.astimezone(tz).date(), tz))
+            agreements = await _agreements(tx, settings, origin)
+            today = now.astimezone(tz).date()
+            return CommandResult(agreements_reply(agreements, today, tz, public=origin.public))
         case MarkDone() | CannotKeep():
             return await _close_agreement(tx, command, origin, settings, now)
         case MoveItem():
@@ -114,8 +134,12 @@ def _say(msgid: str, settings: ChatSettings, **fields: Field) -> Reply:
 async def _agenda(
     tx: Tx, ref: str | None, origin: Origin, settings: ChatSettings, now: datetime
 ) -> Reply:
-    meeting = await find_meeting(tx, ref, settings, now)
+    meeting = await find_meeting(
+        tx, ref, settings, now, visible=lambda series: settings.shows(series, origin)
+    )
     if meeting is None:
+        if origin.public:
+            return _say(NO_NEXT_PUBLIC_MEETING if ref is None else NO_PUBLIC_MEETING, settings)
         if ref is None:
             return _say(NO_NEXT_MEETING, settings)
         return _say(UNKNOWN_MEETING, settings, meeting=Untrusted(ref, 60))
@@ -129,33 +153,47 @@ async def find_meeting(
     settings: ChatSettings,
     now: datetime,
     series: SeriesId | None = None,
+    *,
+    visible: Callable[[SeriesId], bool] = lambda _: True,
 ) -> Meeting | None:
     """The meeting ``ref`` names: its id, a series (its next meeting), or a date.
 
-    ``None`` names the next meeting of ``series`` (default: the configured one).
-    A date is looked up in ``series`` first, then in every series.
+    ``None`` names the next meeting of ``series`` (default: the configured one),
+    or, where that series is not ``visible``, the soonest of the visible series.
+    A date is looked up in ``series`` first, then in every series. A meeting of
+    a series that is not ``visible`` is never found: it is as if it did not exist.
     """
     own_series = series or settings.filing.default_series
     if ref is None:
-        return next_meeting(await tx.meetings(own_series), now)
+        if visible(own_series):
+            return next_meeting(await tx.meetings(own_series), now)
+        return next_meeting([m for m in await tx.meetings() if visible(m.series)], now)
     text = " ".join(ref.split())
     by_id = await tx.meeting(MeetingId(text))
     if by_id is not None:
-        return by_id
+        return by_id if visible(by_id.series) else None
     if text.lower() in settings.filing.rules:
-        return next_meeting(await tx.meetings(SeriesId(text.lower())), now)
+        named = SeriesId(text.lower())
+        return next_meeting(await tx.meetings(named), now) if visible(named) else None
     day = parse_day(text, now.astimezone(settings.tz))
     if day is None:
         return None
     everything = await tx.meetings()
-    on_day = [m for m in everything if m.start.astimezone(settings.tz).date() == day]
+    on_day = [
+        m for m in everything if m.start.astimezone(settings.tz).date() == day and visible(m.series)
+    ]
     return next((m for m in on_day if m.series == own_series), on_day[0] if on_day else None)
 
 
-async def _deadline_rows(tx: Tx, settings: ChatSettings, now: datetime) -> list[DeadlineRow]:
-    """The deadlines still ahead for the next meeting of every series, soonest first."""
+async def _deadline_rows(
+    tx: Tx, settings: ChatSettings, now: datetime, origin: Origin
+) -> list[DeadlineRow]:
+    """The deadlines still ahead for the next meeting of every series shown here, soonest
+    first."""
     rows: list[DeadlineRow] = []
     for series, rules in settings.filing.rules.items():
+        if not settings.shows(series, origin):
+            continue
         meeting = next_meeting(await tx.meetings(series), now)
         if meeting is None:
             continue
@@ -166,6 +204,17 @@ async def _deadline_rows(tx: Tx, settings: ChatSettings, now: datetime) -> list[
             if utc(at) >= utc(now):
                 rows.append(DeadlineRow(meeting, kind, at))
     return sorted(rows, key=lambda row: (utc(row.at), row.meeting.id))
+
+
+async def _agreements(tx: Tx, settings: ChatSettings, origin: Origin) -> list[Agreement]:
+    """The open afspraken shown here: of a meeting of a series shown here; one of no
+    meeting is the core group's own."""
+    shown: list[Agreement] = []
+    for agreement in await tx.open_agreements():
+        meeting = await tx.meeting(agreement.meeting) if agreement.meeting else None
+        if settings.shows(meeting.series if meeting else None, origin):
+            shown.append(agreement)
+    return shown
 
 
 # --- afspraken ----------------------------------------------------------------------

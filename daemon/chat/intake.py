@@ -28,7 +28,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat.access import RoomKind, Rooms, invite_accepted, needs_power_check, refusal
+from daemon.chat.access import (
+    RoomKind,
+    Rooms,
+    invite_accepted,
+    needs_power_check,
+    refusal,
+    surface_of,
+)
 from daemon.chat.actions import (
     ChatSettings,
     Origin,
@@ -65,7 +72,7 @@ from daemon.engine.scheduler import EngineSettings
 from daemon.errors import PermanentError, TransientError
 from daemon.filing.submission import FilingRules, IncomingDocument
 from daemon.i18n import mark
-from daemon.model import Kind
+from daemon.model import Kind, SeriesId
 from daemon.ports.chat import (
     ChatClient,
     ChatEvent,
@@ -74,6 +81,7 @@ from daemon.ports.chat import (
     ChatReaction,
     ChatUndecryptable,
 )
+from daemon.rules.visibility import SeriesVisibility
 from daemon.safe_text import untrusted
 from daemon.store import Store, Tx
 
@@ -106,6 +114,7 @@ class ChatIntakeSettings:
             EngineSettings.from_config(config),
             matrix.core_room if matrix else None,
             config.mail.address.lower() if config.mail else None,
+            series_visibility(config),
         )
         if matrix is None:
             return cls(chat)
@@ -116,6 +125,11 @@ class ChatIntakeSettings:
             matrix.admins,
             matrix.min_power_level,
         )
+
+
+def series_visibility(config: Config) -> dict[SeriesId, SeriesVisibility]:
+    """Each configured series' ``public`` flag, for :mod:`daemon.rules.visibility`."""
+    return {sid: SeriesVisibility.of(entry.series) for sid, entry in config.series.items()}
 
 
 class ChatIntake:
@@ -292,7 +306,7 @@ class ChatIntake:
             message.sender,
             self._received(message.origin_server_ts),
             thread_root=message.thread_root,
-            public=room is RoomKind.ANNOUNCE,
+            surface=surface_of(room),
         )
         denied = await self._denied(request, room, message.sender)
         if denied is not None:

@@ -2,12 +2,14 @@
 
 Listings are shown once, each phrase "Dutch / English", with sender text made
 safe. In an announcement room (public) an agenda hides who submitted what and
-items still awaiting acceptance.
+items still awaiting acceptance. Which series a listing may show at all is
+decided before, by :mod:`daemon.rules.visibility`; a public listing says that
+it shows only public meetings, and ``!help`` names only the series shown there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +30,8 @@ from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting
 MAX_ROWS = 50
 _NOT_LISTED = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
 _NOT_PUBLIC = _NOT_LISTED | {ItemStatus.AWAITING_ACCEPTANCE}
+ONLY_PUBLIC = mark("Here I only show public meetings and what belongs to them.")
+EXAMPLE_DATE = "2027-05-18"  # a fixed example: a real date could name a private meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,11 @@ _FILING_HELP = (
 )
 
 
-def help_reply(tz: ZoneInfo) -> Reply:
+def help_reply(tz: ZoneInfo, series: Collection[str] = ()) -> Reply:
+    """Every command; the ``!agenda`` examples name only ``series``, the ones shown where
+    ``!help`` was asked (a private series is not named outside the core room)."""
+    examples = " · ".join([*(f"!agenda {name}" for name in series), f"!agenda {EXAMPLE_DATE}"])
+
     def rows(_: Say) -> list[str]:
         found = [
             f"{_(row.form) if row.form_is_msgid else _.field(row.form)} — {_(row.what)}"
@@ -62,6 +70,9 @@ def help_reply(tz: ZoneInfo) -> Reply:
             aliases = " ".join(f"!{alias}" for alias in spec.aliases)
             shown = f"{spec.usage} ({aliases})" if aliases else spec.usage
             found.append(f"{_.field(shown)} — {_(spec.summary)}")
+            if spec.name == "agenda":
+                what = _("the next meeting of a series, or the meeting on a date")
+                found.append(f"{_.field(examples)} — {what}")
         return [*found, _("In the announcement rooms: only !agenda, !deadlines and !help.")]
 
     return listing_reply(
@@ -118,19 +129,21 @@ class DeadlineRow:
     at: datetime
 
 
-def deadlines_reply(rows: Sequence[DeadlineRow], tz: ZoneInfo) -> Reply:
+def deadlines_reply(rows: Sequence[DeadlineRow], tz: ZoneInfo, *, public: bool = False) -> Reply:
     def lines(_: Say) -> list[str]:
         found = [
             f"{_.when(row.at)} — {_.kind(row.kind)} — "
             f"{_.field(row.meeting.title)}, {_.when(row.meeting.start)}"
             for row in rows[:MAX_ROWS]
         ]
-        return found or [_("No deadlines coming up.")]
+        return (found or [_("No deadlines coming up.")]) + ([_(ONLY_PUBLIC)] if public else [])
 
     return listing_reply(lambda _: _("Coming deadlines"), lines, tz)
 
 
-def agreements_reply(agreements: Sequence[Agreement], today: date, tz: ZoneInfo) -> Reply:
+def agreements_reply(
+    agreements: Sequence[Agreement], today: date, tz: ZoneInfo, *, public: bool = False
+) -> Reply:
     def rows(_: Say) -> list[str]:
         found = []
         for agreement in agreements[:MAX_ROWS]:
@@ -142,6 +155,6 @@ def agreements_reply(agreements: Sequence[Agreement], today: date, tz: ZoneInfo)
             found.append(f"{row} ({overdue})" if overdue else row)
         if len(agreements) > MAX_ROWS:
             found.append(_("… and {count} more.", count=len(agreements) - MAX_ROWS))
-        return found or [_("No open agreements.")]
+        return (found or [_("No open agreements.")]) + ([_(ONLY_PUBLIC)] if public else [])
 
     return listing_reply(lambda _: _("Open agreements"), rows, tz)

@@ -27,7 +27,7 @@ from connectors.matrix.session import MatrixSettings
 from connectors.matrix.setup import StoreHandledEvents
 from daemon.backoff import Backoff
 from daemon.chat.actions import ChatSettings
-from daemon.chat.intake import ChatIntake, ChatIntakeSettings
+from daemon.chat.intake import ChatIntake, ChatIntakeSettings, series_visibility
 from daemon.clock import SystemClock
 from daemon.config import Config, load_config
 from daemon.engine.outbox import Outbox
@@ -55,6 +55,7 @@ default_series = "wijkalliantie"
 
 [series.wijkalliantie]
 title = "Wijkalliantie"
+public = true
 duration = "2h"
 
 [series.wijkalliantie.plan]
@@ -73,8 +74,8 @@ def write_config(directory: Path, extra: str = "") -> Path:
     return path
 
 
-def plain_config(directory: Path) -> Config:
-    return load_config(write_config(directory), state_dir_override=directory / "state")
+def plain_config(directory: Path, extra: str = "") -> Config:
+    return load_config(write_config(directory, extra), state_dir_override=directory / "state")
 
 
 # --- Wijkbode in-process ---------------------------------------------------------------
@@ -125,6 +126,7 @@ class Setup:
     announce_rooms: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()
     min_power_level: int = 0
+    config_extra: str = ""  # more TOML after the base configuration (another series)
 
 
 def _engine(config: Config, setup: Setup) -> EngineSettings:
@@ -135,7 +137,7 @@ def _engine(config: Config, setup: Setup) -> EngineSettings:
 
 async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup) -> Wijkbode:
     """Start the store, the client (first sync done), the intake and the Matrix dispatcher."""
-    config = plain_config(setup.state_dir)
+    config = plain_config(setup.state_dir, setup.config_extra)
     clock = SystemClock()
     store = await Store.open(config.state_dir)
     await sync_plan(store, config, clock.now())
@@ -156,7 +158,12 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
         poll_seconds=0.5,
     )
     intake_settings = ChatIntakeSettings(
-        ChatSettings(FilingRules.from_config(config), _engine(config, setup), setup.core_room),
+        ChatSettings(
+            FilingRules.from_config(config),
+            _engine(config, setup),
+            setup.core_room,
+            visibility=series_visibility(config),
+        ),
         core_room=setup.core_room,
         announce_rooms=setup.announce_rooms,
         admins=setup.admins,
