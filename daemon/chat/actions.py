@@ -36,7 +36,7 @@ from daemon.model import ItemId, SeriesId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.room_feed import queue_item_post
-from daemon.rules.assignment import deadline
+from daemon.rules.assignment import deadline, next_meeting
 from daemon.rules.visibility import PRIVATE, Asker, SeriesVisibility, Surface, may_show
 from daemon.safe_text import untrusted
 from daemon.store import Tx
@@ -233,16 +233,30 @@ async def record_agreement(
 
     Returns whether the schedule changed.
     """
-    if not request.what or request.owner is None or request.due is None:
-        question = agreement_question(
-            request.what, request.owner, request.due, request.unclear_due, settings.tz
-        )
+    due, meeting = request.due, None
+    if request.next_meeting is not None:
+        # "voor de volgende vergadering": the day of the series' next meeting, as
+        # the rules find it (not cancelled, not started).
+        wanted = request.next_meeting.series
+        series = SeriesId(wanted) if wanted else settings.filing.default_series
+        meeting = next_meeting(await tx.meetings(series), origin.at)
+        due = meeting.start.astimezone(settings.tz).date() if meeting else None
+    if not request.what or request.owner is None or due is None:
+        no_meeting = request.next_meeting is not None and meeting is None
+        question = agreement_question(request, settings.tz, no_meeting=no_meeting)
         await send_reply(tx, origin, question, now)
         return False
-    agreement = await tx.add_agreement(request.what, request.owner, request.due, origin.at)
+    agreement = await tx.add_agreement(
+        request.what, request.owner, due, origin.at, meeting.id if meeting else None
+    )
     await materialise(tx, await tx.meetings(), await tx.open_agreements(), settings.engine, now)
     reply = agreement_reply(
-        agreement.id, agreement.what, agreement.owner, agreement.due, settings.tz
+        agreement.id,
+        agreement.what,
+        agreement.owner,
+        agreement.due,
+        settings.tz,
+        (meeting.title, meeting.start) if meeting else None,
     )
     await send_reply(tx, origin, reply, now)
     return True

@@ -2,22 +2,24 @@
 
 Pure. The owner is the first mention: a pill of the formatted body (Element
 shows the display name in the plain body), a Matrix id, or ``@name``. The due
-date is the phrase after the last of "voor/tot/uiterlijk/op/by/before/until"
-(or ``binnen/within N weken``, or a date ending the message) that
-:mod:`daemon.chat.dates` can read. A part that is missing stays ``None``, so
-the caller asks instead of guessing.
+date ends the message: it is the rest of the message after one of
+"voor/tot/uiterlijk/op/by/before/until", after ``binnen/within N weken``, or
+after the owner, read WHOLE by :mod:`daemon.chat.dates` (so "eind januari" is
+never read as "januari", nor "volgende week vrijdag" as "volgende week"). A
+part that is missing stays ``None``, with the reason a date could not be
+read, so the caller asks instead of guessing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from daemon.chat.dates import parse_due
+from daemon.chat.dates import DueProblem, NextMeeting, read_due
 
 MAX_AGREEMENT_CHARS = 300
 
@@ -26,13 +28,16 @@ MAX_AGREEMENT_CHARS = 300
 class RecordAgreement:
     """An afspraak; a missing part (``None``/empty) means: ask, do not record.
 
-    ``unclear_due`` is the date phrase that could not be read, for the question.
+    ``unclear_due`` is the date phrase that could not be read and ``problem`` why,
+    for the question; ``next_meeting`` asks the caller for the next meeting's date.
     """
 
     what: str
     owner: str | None
     due: date | None
     unclear_due: str | None = None
+    problem: DueProblem | None = None
+    next_meeting: NextMeeting | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,73 +55,96 @@ _LEAD = re.compile(rf"(?<!\w)(?:{_LEAD_WORDS})(?!\w)", re.I)
 _SPAN_START = re.compile(r"(?<!\w)(?:binnen|over|within|in)\s+\S+\s+\S+", re.I)
 _DANGLING = re.compile(rf"(?:\s+(?:{_LEAD_WORDS}|en|and))+\s*$", re.I)
 _SEPARATORS = " \t-–—:,;."
-_DATE_WORDS = 5
+_DATE_WORDS = 7  # "de volgende vergadering van de kerngroep"; a longer rest is no date
 _MAX_CANDIDATES = 12
 
 
 def parse_agreement(
-    rest: str, received_at: datetime, mentions: Sequence[Mention] = ()
+    rest: str,
+    received_at: datetime,
+    mentions: Sequence[Mention] = (),
+    known_series: Collection[str] = (),
 ) -> RecordAgreement:
     """``<what> @owner voor <date>``, in any order of owner and date."""
     text = " ".join(rest.split())
-    owner, text = _owner(text, mentions)
-    due, text, unclear = _due(text, received_at)
+    owner, text, after_owner = _owner(text, mentions)
+    due, text, unclear = _due(text, after_owner, received_at, known_series)
     what = _DANGLING.sub("", text).strip(_SEPARATORS)
     if len(what) > MAX_AGREEMENT_CHARS:
         what = what[: MAX_AGREEMENT_CHARS - 1].rstrip() + "…"
+    if isinstance(due, NextMeeting):
+        return RecordAgreement(what, owner, None, unclear, next_meeting=due)
+    if isinstance(due, DueProblem):
+        return RecordAgreement(what, owner, None, unclear, due)
     return RecordAgreement(what, owner, due, unclear)
 
 
-def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str]:
-    """The first mention (a pill, a Matrix id, or ``@name``) and the text without it."""
+def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str, int | None]:
+    """The first mention (a pill, a Matrix id, or ``@name``), the text without it, and
+    where the text after it starts (``None``: no owner, or nothing after it)."""
     for mention in mentions:
         for shown in (f"@{mention.text}", mention.text):
             at = text.find(shown) if shown.strip() else -1
             if at >= 0:
-                return mention.user_id, _cut(text, at, at + len(shown))
+                return (mention.user_id, *_cut_at(text, at, at + len(shown)))
     mxid = _MXID.search(text)
     if mxid is not None:
-        return mxid[0], _cut(text, mxid.start(), mxid.end())
+        return (mxid[0], *_cut_at(text, mxid.start(), mxid.end()))
     name = _AT_NAME.search(text)
     if name is not None:
-        return name["name"].rstrip(".-"), _cut(text, name.start(), name.end())
-    return None, text
+        return (name["name"].rstrip(".-"), *_cut_at(text, name.start(), name.end()))
+    return None, text, None
 
 
-def _due(text: str, base: datetime) -> tuple[date | None, str, str | None]:
-    """(due date, text without the date phrase, an unreadable date phrase)."""
-    candidates: list[tuple[int, int]] = []  # (where the phrase starts, where it is cut)
+def _cut_at(text: str, start: int, end: int) -> tuple[str, int | None]:
+    """``text`` without ``[start:end]``, and where what followed it starts now."""
+    before, after = " ".join(text[:start].split()), " ".join(text[end:].split())
+    if not after:
+        return before, None
+    return (f"{before} {after}", len(before) + 1) if before else (after, 0)
+
+
+Due = date | DueProblem | NextMeeting
+
+
+def _due(
+    text: str, after_owner: int | None, base: datetime, known_series: Collection[str]
+) -> tuple[Due | None, str, str | None]:
+    """(the due date or why there is none, text without the date phrase, the unread phrase).
+
+    Each candidate phrase runs from its start to the end of the message and is
+    read whole; the latest start is tried first. When none is a date, the
+    question names the phrase of the latest candidate whose problem is more
+    than "unreadable" (a date that does not exist, is past, is not one day).
+    """
+    candidates: set[tuple[int, int]] = set()  # (where the phrase starts, where it is cut)
     for lead in _LEAD.finditer(text):
-        candidates.append((lead.end(), lead.start()))
+        candidates.add((lead.end(), lead.start()))
     for span in _SPAN_START.finditer(text):
-        candidates.append((span.start(), span.start()))
+        candidates.add((span.start(), span.start()))
+    if after_owner is not None:
+        candidates.add((after_owner, after_owner))
     # The last few candidates only: a date ends the sentence, and a huge message
     # must not cost thousands of parse attempts.
+    unread: tuple[DueProblem, str, int] | None = None
     for start, cut_from in sorted(candidates, reverse=True)[:_MAX_CANDIDATES]:
-        words = text[start:].split()
-        for count in range(min(len(words), _DATE_WORDS), 0, -1):
-            phrase = " ".join(words[:count])
-            found = parse_due(phrase, base)
-            if found is not None:
-                end = text.find(phrase, start) + len(phrase)
-                return found, _cut(text, cut_from, end), None
-    trailing = _trailing_date(text, base)
-    if trailing is not None:
-        return trailing
-    leads = list(_LEAD.finditer(text))
-    unclear = text[leads[-1].end() :].strip(_SEPARATORS) if leads else None
-    return None, text, unclear or None
-
-
-def _trailing_date(text: str, base: datetime) -> tuple[date | None, str, str | None] | None:
-    """A date at the very end without a lead word ("... @jan vrijdag")."""
-    words = text.split()
-    for count in range(min(len(words) - 1, _DATE_WORDS), 0, -1):
-        phrase = " ".join(words[-count:])
-        found = parse_due(phrase, base)
-        if found is not None:
-            return found, " ".join(words[:-count]), None
-    return None
+        phrase = text[start:].strip(_SEPARATORS)
+        if not phrase or len(phrase.split()) > _DATE_WORDS:
+            continue
+        found = read_due(phrase, base, known_series)
+        if not isinstance(found, DueProblem):
+            return found, _cut(text, cut_from, len(text)), None
+        if unread is None or (
+            unread[0] is DueProblem.UNREADABLE and found is not DueProblem.UNREADABLE
+        ):
+            unread = (found, phrase, cut_from)
+    if unread is None:
+        return None, text, None
+    problem, phrase, cut_from = unread
+    # A date that is past or does not exist is still a date: the title loses it.
+    # An unreadable phrase may be part of what was agreed, so it stays.
+    rest = text if problem is DueProblem.UNREADABLE else _cut(text, cut_from, len(text))
+    return problem, rest, phrase
 
 
 def _cut(text: str, start: int, end: int) -> str:

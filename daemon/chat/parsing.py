@@ -240,7 +240,7 @@ def parse_request(
         return _filing(filing, known_series)
     agreement = _AGREEMENT.match(text)
     if agreement is not None:
-        return parse_agreement(agreement["rest"], received_at, mentions)
+        return parse_agreement(agreement["rest"], received_at, mentions, known_series)
     return None
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from daemon.chat.afspraak import RecordAgreement
+from daemon.chat.dates import DueProblem
 from daemon.i18n import Translator, mark
 from daemon.model import Kind
 from daemon.safe_text import untrusted, untrusted_html
@@ -183,6 +185,8 @@ class FiledFacts:
     missed: datetime | None
     documents: tuple[str, ...]
     credited: str | None  # the author of a pinned message
+    unknown_day: date | None = None  # a date tag naming no meeting
+    cancelled_start: datetime | None = None  # the meeting meant is cancelled; it moved on
 
 
 def filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
@@ -200,6 +204,7 @@ def filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
         if facts.credited:
             lines.append(_("Submitted by {author}.", author=Untrusted(facts.credited, NAME_CHARS)))
         lines.append(_meeting_line(_, facts))
+        lines.extend(_elsewhere_lines(_, facts))
         lines.append(_timeliness_line(_, facts))
         if facts.kind is not Kind.TER_KENNISGEVING:
             ready = facts.decision_ready
@@ -218,6 +223,26 @@ def _meeting_line(_: Say, facts: FiledFacts) -> str:
     return _(
         "Meeting: {title}, {when}", title=facts.meeting_title, when=_.when(facts.meeting_start)
     )
+
+
+def _elsewhere_lines(_: Say, facts: FiledFacts) -> list[str]:
+    """Why it is not on the meeting asked for (the same words as the mail receipt)."""
+    if facts.unknown_day is not None:
+        return [
+            _(
+                "No meeting is planned on {day}, the date you gave, so it went to the first"
+                " meeting that can take it.",
+                day=_.day(facts.unknown_day),
+            )
+        ]
+    if facts.cancelled_start is not None:
+        return [
+            _(
+                "The meeting of {when} is cancelled, so it went to the next meeting.",
+                when=_.when(facts.cancelled_start),
+            )
+        ]
+    return []
 
 
 def _timeliness_line(_: Say, facts: FiledFacts) -> str:
@@ -242,40 +267,69 @@ def bad_filing_reply(problem: str, tz: ZoneInfo) -> Reply:
     return bilingual_reply(lambda _: [_(problem), _(FILING_EXAMPLE)], tz)
 
 
-def agreement_reply(number: int, what: str, owner: str, due: date, tz: ZoneInfo) -> Reply:
+def agreement_reply(
+    number: int,
+    what: str,
+    owner: str,
+    due: date,
+    tz: ZoneInfo,
+    meeting: tuple[str, datetime] | None = None,
+) -> Reply:
+    """The confirmation; it names the due date in full ("vrijdag 15 januari 2027"), and the
+    meeting it was read from, so a wrong reading is seen at once."""
+
     def render(_: Say) -> list[str]:
-        return [
+        lines = [
             _(
                 "Agreement {number} recorded: “{what}”, owner {owner}, due {due}.",
                 number=agreement_label(number),
                 what=Untrusted(what),
                 owner=Untrusted(owner, NAME_CHARS),
                 due=_.day(due),
-            ),
-            _("I will remind this room before it is due."),
+            )
         ]
+        if meeting is not None:
+            title, start = meeting
+            lines.append(
+                _("That is the day of the next meeting: {title}, {when}.", title=title,
+                  when=_.when(start))
+            )  # fmt: skip
+        return [*lines, _("I will remind this room before it is due.")]
 
     return bilingual_reply(render, tz)
 
 
 def agreement_question(
-    what: str, owner: str | None, due: date | None, unclear_due: str | None, tz: ZoneInfo
+    request: RecordAgreement, tz: ZoneInfo, *, no_meeting: bool = False
 ) -> Reply:
-    """A friendly question for what is missing; nothing was recorded."""
+    """A friendly question for what is missing or could not be read; nothing was recorded.
+
+    ``no_meeting``: the afspraak is due at the next meeting, and none is planned.
+    """
+    phrase = Untrusted(request.unclear_due or "", 60)
 
     def render(_: Say) -> list[str]:
         lines: list[str] = []
-        if not what:
+        if not request.what:
             lines.append(_("What is the agreement? Write it after “Agreement:”."))
-        if owner is None:
+        if request.owner is None:
             lines.append(_("Who will do it? Name the owner with @name."))
-        if due is None and unclear_due:
-            lines.append(
-                _("I could not read “{phrase}” as a date.", phrase=Untrusted(unclear_due, 60))
-            )
-        if due is None:
+        if no_meeting:
+            lines.append(_("No next meeting is planned, so “{phrase}” is no date yet.",
+                           phrase=phrase))  # fmt: skip
+        elif request.due is None and request.next_meeting is None and request.unclear_due:
+            lines.append(_(_DUE_PROBLEMS[request.problem or DueProblem.UNREADABLE], phrase=phrase))
+        if request.due is None and (request.next_meeting is None or no_meeting):
             lines.append(_("By when? For example “by Friday”, “by 15 March” or “within 2 weeks”."))
         return [*lines, _("Nothing was recorded yet; send the whole agreement again."),
                 _(AGREEMENT_EXAMPLE)]  # fmt: skip
 
     return bilingual_reply(render, tz)
+
+
+_DUE_PROBLEMS = {
+    DueProblem.UNREADABLE: mark("I could not read “{phrase}” as a date."),
+    DueProblem.NO_SUCH_DATE: mark("The date “{phrase}” does not exist."),
+    DueProblem.PAST: mark("“{phrase}” lies in the past; an agreement needs a date ahead."),
+    DueProblem.NOT_ONE_DAY: mark("“{phrase}” is not one day: which day do you mean?"),
+}

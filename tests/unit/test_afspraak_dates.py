@@ -23,7 +23,7 @@ BASE = datetime(2027, 3, 10, 12, 0, tzinfo=AMS)
         ("1 april 2027", date(2027, 4, 1)),
         ("31-03-2027", date(2027, 3, 31)),
         ("March 15", date(2027, 3, 15)),
-        ("1 januari", date(2028, 1, 1)),  # the next 1 January, not the past one
+        ("1 oktober", date(2027, 10, 1)),
         ("vrijdag", date(2027, 3, 12)),
         ("Vrijdag", date(2027, 3, 12)),
         ("friday", date(2027, 3, 12)),
@@ -66,9 +66,10 @@ def test_no_date_or_a_past_one_is_none(phrase: str) -> None:
     assert parse_due(phrase, BASE) is None
 
 
-def test_a_day_already_past_this_year_means_next_year() -> None:
+def test_a_day_long_past_this_year_means_next_year_a_recent_one_is_past() -> None:
     late_in_march = datetime(2027, 3, 20, 9, 0, tzinfo=AMS)
-    assert date(2028, 3, 15) == parse_due("15 maart", late_in_march)
+    assert date(2028, 1, 15) == parse_due("15 januari", datetime(2027, 12, 28, tzinfo=AMS))
+    assert parse_due("15 maart", late_in_march) is None  # five days ago: a question
 
 
 def test_a_weekday_counts_from_the_local_date_not_utc() -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.chat.afspraak import Mention, RecordAgreement, pills
+from daemon.chat.dates import DueProblem
 from daemon.chat.parsing import (
     COMMANDS,
     DIRECT_ONLY_AGENDAPUNT,
@@ -167,7 +168,7 @@ def test_afspraak_without_owner_or_date_leaves_them_open() -> None:
 
 def test_afspraak_with_an_unreadable_date_names_it() -> None:
     assert RecordAgreement(
-        "zaal regelen voor de bijeenkomst", "piet", None, "de bijeenkomst"
+        "zaal regelen voor de bijeenkomst", "piet", None, "de bijeenkomst", DueProblem.UNREADABLE
     ) == parse("Afspraak: zaal regelen @piet voor de bijeenkomst")
 
 
