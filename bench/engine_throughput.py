@@ -188,14 +188,13 @@ async def measure(meetings: int, run_dir: Path) -> list[str]:
 
         store, _, _ = await fire_all(config, run_dir / "state")
         calendar = CaldavChannel(config.caldav, config.timezone)
+        smtp = SmtpChannel(config.mail, store.documents)
         try:
-            for channel in (
-                TimedChannel(calendar),
-                TimedChannel(SmtpChannel(config.mail, store.documents)),
-            ):
+            for channel in (TimedChannel(calendar), TimedChannel(smtp)):
                 report.append(line(channel.name.value, *await deliver_all(store, channel), channel))
         finally:
             await calendar.close()
+            await smtp.close()
             await store.close()
         return report
 

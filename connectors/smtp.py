@@ -1,21 +1,30 @@
 """The outbox's mail ``Channel`` on aiosmtplib: one ``MailOut`` becomes one message.
 
 The message carries the payload's fixed Message-ID, so a resend after a crash
-or an unconfirmed attempt is recognisably the same mail. Each delivery opens
-a fresh connection (simple, and nothing goes stale between the few mails an
-hour Wijkbode sends). A refusal of the mail or of its recipients (5xx) parks
+or an unconfirmed attempt is recognisably the same mail. One connection (TCP,
+STARTTLS, AUTH) carries a run of messages and is closed after
+``idle_seconds`` without one, or after any error (the next delivery connects
+afresh); the TLS context, which loads the CA bundle, is built once per
+channel. Receipts for a backlog of mail so cost one message each, not one
+session each. A refusal of the mail or of its recipients (5xx) parks
 the effect (``PermanentError``); everything that may heal by itself (4xx, a
 server that is down or slow, our own login or TLS setup awaiting a fix) is a
 ``TransientError`` and retried with backoff.
+
+International addresses: a domain outside ASCII is sent in its IDNA form
+(``xn--...``), which every server takes. A local part outside ASCII
+(``jdöe@...``) needs the server's SMTPUTF8 (RFC 6531); without it the row is
+parked with a plain reason, since no retry will change the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.errors
 import email.policy
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -36,19 +45,53 @@ log = logging.getLogger(__name__)
 
 SENDER_NAME = "Wijkbode"
 DEFAULT_TIMEOUT = 60.0  # seconds per SMTP step
+# Well under the five minutes RFC 5321 §4.5.3.2 lets a server wait, so the server
+# rarely closes a session we still count on.
+DEFAULT_IDLE_SECONDS = 20.0
 
 # CRLF line ends, and 8-bit text encoded (quoted-printable or base64), so the
 # mail needs no 8BITMIME from any server on its way.
 POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 
+NO_SMTPUTF8 = bilingual(
+    "de mailserver accepteert geen internationale adressen",
+    "the mail server does not accept international addresses",
+)
+_SMTPUTF8 = "SMTPUTF8"
+
+
+def smtp_address(address: str) -> tuple[str, bool]:
+    """``address`` as SMTP carries it, and whether that needs SMTPUTF8.
+
+    Only a local part outside ASCII does: a domain has an ASCII (IDNA) form.
+    """
+    if address.isascii():
+        return address, False
+    local, at, domain = address.rpartition("@")
+    if at and local.isascii():
+        try:
+            return f"{local}@{domain.encode('idna').decode('ascii')}", False
+        except UnicodeError:  # not a valid IDNA name; the server may still take it as UTF-8
+            pass
+    return address, True
+
+
 def build_message(
-    mail: MailOut, sender: str, documents: Mapping[str, bytes], now: datetime
+    mail: MailOut,
+    sender: str,
+    documents: Mapping[str, bytes],
+    now: datetime,
+    *,
+    to: Sequence[str] | None = None,
 ) -> EmailMessage:
-    """The message for ``mail`` from ``sender``; ``documents`` holds each attachment by sha256."""
+    """The message for ``mail`` from ``sender``; ``documents`` holds each attachment by sha256.
+
+    ``to`` replaces the payload's recipients in the header (their SMTP form).
+    """
     message = EmailMessage(policy=POLICY)
     message["From"] = Address(display_name=SENDER_NAME, addr_spec=sender)
-    message["To"] = ", ".join(mail.to)
+    message["To"] = ", ".join(mail.to if to is None else to)
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = mail.message_id
@@ -88,11 +131,19 @@ class SmtpChannel:
         *,
         clock: Clock | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
     ) -> None:
         self._config = config
         self._documents = documents
         self._clock = clock or SystemClock()
         self._timeout = timeout
+        self._idle_seconds = idle_seconds
+        self._tls: ssl.SSLContext | None = None
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()  # one session, one message at a time
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self.sessions = 0  # sessions opened so far (for tests and the benchmarks)
 
     @property
     def name(self) -> ChannelName:
@@ -103,13 +154,37 @@ class SmtpChannel:
         mail = effect.payload
         if not isinstance(mail, MailOut):
             raise PermanentError(f"mail channel got a {type(mail).__name__}, not a MailOut")
-        recipients = envelope_recipients(mail.to or (effect.destination,))
-        if not recipients:
+        found = envelope_recipients(mail.to or (effect.destination,))
+        if not found:
             raise PermanentError(bilingual("geen ontvanger", "no recipient") + f": {mail.to!r}")
+        sender, sender_utf8 = smtp_address(self._config.address)
+        recipients = [smtp_address(address) for address in found]
+        utf8 = sender_utf8 or any(needs for _, needs in recipients)
+        envelope = [address for address, _ in recipients]
         documents = {d.sha256: await self._document(d.sha256) for d in mail.attachments}
-        message = build_message(mail, self._config.address, documents, self._clock.now())
-        await self._send(message.as_bytes(policy=POLICY), recipients)
+        try:
+            message = build_message(mail, sender, documents, self._clock.now(), to=envelope)
+            raw = message.as_bytes(policy=POLICY.clone(utf8=True) if utf8 else POLICY)
+        except (ValueError, TypeError, email.errors.MessageError) as error:
+            # A header the email package refuses (UnicodeError is a ValueError): no
+            # retry builds it differently.
+            raise PermanentError(
+                bilingual("de mail kon niet worden opgebouwd", "the mail could not be built")
+                + f": {type(error).__name__}: {error}"
+            ) from error
+        try:
+            await self._send(raw, envelope, sender=sender, utf8=utf8)
+        except UnicodeError as error:
+            # An address the server would need SMTPUTF8 for slipped past smtp_address.
+            raise PermanentError(f"{NO_SMTPUTF8}: {error}") from error
         return mail.message_id
+
+    async def close(self) -> None:
+        """End the session, if one is open; never raises."""
+        async with self._lock:
+            self._cancel_idle_timer()
+            await self._disconnect()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def _document(self, sha256: str) -> bytes:
         try:
@@ -122,35 +197,85 @@ class SmtpChannel:
                 )
             ) from error
 
-    async def _send(self, raw: bytes, recipients: list[str]) -> None:
+    async def _send(self, raw: bytes, recipients: list[str], *, sender: str, utf8: bool) -> None:
+        async with self._lock:
+            self._cancel_idle_timer()
+            try:
+                client = await self._session()
+                refused, _ = await client.sendmail(
+                    sender, recipients, raw, mail_options=[_SMTPUTF8] if utf8 else None
+                )
+            except (aiosmtplib.SMTPException, OSError) as error:
+                # A session in an unknown state is not reused: the next delivery starts afresh.
+                await self._disconnect()
+                raise translate(error) from error
+            except BaseException:
+                await asyncio.shield(self._disconnect())
+                raise
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                self._idle_seconds, self._close_when_idle
+            )
+        if refused:
+            # The others have it: a retry would send it to them twice.
+            log.warning("mail deels geweigerd / partly refused: %s", _refusals(refused))
+
+    async def _session(self) -> aiosmtplib.SMTP:
+        """The open session, or a new one: connected, TLS as configured, logged in."""
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        await self._disconnect()
         smtp = self._config.smtp
         try:
             password = await asyncio.to_thread(smtp.password.reveal) if smtp.password else None
         except ConfigError as error:
             raise TransientError(str(error)) from error  # delivery resumes once the file is back
+        if self._tls is None and smtp.security != "none":
+            self._tls = client_context(smtp.ca_file)
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=password if smtp.username else None,
+            use_tls=smtp.security == "tls",
+            start_tls=smtp.security == "starttls",  # False, not None: never opportunistic
+            tls_context=self._tls,
+            timeout=self._timeout,
+        )
+        await client.connect()
+        self._client = client
+        self.sessions += 1
+        return client
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
         try:
-            refused, _ = await aiosmtplib.send(
-                raw,
-                sender=self._config.address,
-                recipients=recipients,
-                hostname=smtp.host,
-                port=smtp.port,
-                username=smtp.username,
-                password=password if smtp.username else None,
-                use_tls=smtp.security == "tls",
-                start_tls=smtp.security == "starttls",  # False, not None: never opportunistic
-                tls_context=None if smtp.security == "none" else client_context(smtp.ca_file),
-                timeout=self._timeout,
-            )
-        except (aiosmtplib.SMTPException, OSError) as error:
-            raise translate(error) from error
-        if refused:
-            # The others have it: a retry would send it to them twice.
-            log.warning("mail deels geweigerd / partly refused: %s", _refusals(refused))
+            await asyncio.wait_for(client.quit(), 5.0)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _close_when_idle(self) -> None:
+        self._idle_timer = None
+        task = asyncio.create_task(self._close_idle())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_idle(self) -> None:
+        async with self._lock:
+            if self._idle_timer is None:  # no message came in the meantime
+                await self._disconnect()
 
 
 def translate(error: aiosmtplib.SMTPException | OSError) -> TransientError | PermanentError:
     """The Wijkbode error for a failed SMTP delivery."""
+    if isinstance(error, aiosmtplib.SMTPNotSupported) and _SMTPUTF8 in str(error).upper():
+        return PermanentError(f"{NO_SMTPUTF8}: {error}")
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
         if all(r.code >= 500 for r in error.recipients):

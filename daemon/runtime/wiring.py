@@ -38,8 +38,9 @@ async def build_components(
 ) -> Components:
     changes, replanned = await sync_plan(store, config, clock.now())
     log.info(
-        "plan: %d added, %d moved, %d cancelled; jobs: %d added, %d moved, %d cancelled",
-        len(changes.added), len(changes.moved), len(changes.cancelled),
+        "plan: %d added, %d moved, %d cancelled, %d removed;"
+        " jobs: %d added, %d moved, %d cancelled",
+        len(changes.added), len(changes.moved), len(changes.cancelled), len(changes.removed),
         len(replanned.added), len(replanned.moved), len(replanned.cancelled),
     )  # fmt: skip
     matrix = _matrix(config, store, resources)
@@ -83,17 +84,19 @@ async def _channels(
     if matrix is not None:
         channels.append(matrix.channel)
     if config.mail is not None:
-        channels.append(_smtp_channel(config, store))
+        channels.append(_smtp_channel(config, store, resources))
     if config.caldav is not None:
         channels.append(await _caldav_channel(config, resources))
     return channels
 
 
-def _smtp_channel(config: Config, store: Store) -> Channel:
+def _smtp_channel(config: Config, store: Store, resources: AsyncExitStack) -> Channel:
     from connectors.smtp import SmtpChannel
 
     assert config.mail is not None
-    return SmtpChannel(config.mail, store.documents)
+    channel = SmtpChannel(config.mail, store.documents)
+    resources.push_async_callback(channel.close)
+    return channel
 
 
 def _mail_intake(
@@ -210,6 +213,6 @@ async def _reload_plan(
     changes, _ = await sync_plan(store, config, clock.now())
     scheduler.wake()
     log.info(
-        "plan herladen / plan reloaded: %d added, %d moved, %d cancelled",
-        len(changes.added), len(changes.moved), len(changes.cancelled),
+        "plan herladen / plan reloaded: %d added, %d moved, %d cancelled, %d removed",
+        len(changes.added), len(changes.moved), len(changes.cancelled), len(changes.removed),
     )  # fmt: skip

@@ -62,8 +62,10 @@ def config_text(
     *,
     limits: str = "",
     state_dir: str = "state",
+    series: str = "",
 ) -> str:
-    """A whole configuration for ``account`` on the harness servers, with these meetings."""
+    """A whole configuration for ``account`` on the harness servers, with these meetings
+    (``series``: more ``[series.*]`` tables)."""
     imap_secret = secrets_dir / "imap.password"
     imap_secret.write_text(account.password, encoding="utf-8")
     smtp_secret = secrets_dir / "smtp.password"
@@ -82,7 +84,7 @@ duration = "2h"
 
 [series.wijkalliantie.plan]
 dates = [{dates}]
-
+{series}
 [[partners]]
 name = "Gemeente"
 domains = ["{PARTNER_DOMAIN}"]
@@ -154,6 +156,7 @@ class MailWorld:
     parser: MailParser
     intake: MailIntake
     outbox: Outbox
+    smtp: SmtpChannel
     account: MailAccount
     relay: SmtpRelay
     dovecot: DovecotServer
@@ -192,6 +195,7 @@ class MailWorld:
         return folder_counts(self.dovecot, self.account)
 
     async def close(self) -> None:
+        await self.smtp.close()
         await self.source.close()
         await self.parser.close()
         await self.store.close()
@@ -207,11 +211,12 @@ async def open_world(
     limits: str = "",
     parse_timeout: float | None = None,
     adjust: Callable[[IntakeSettings], IntakeSettings] | None = None,
+    series: str = "",
 ) -> MailWorld:
     """Store, plan, IMAP source (connected, folders made), parser and outbox for one test."""
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(exist_ok=True)
-    text = config_text(dovecot, relay, account, secrets_dir, meetings, limits=limits)
+    text = config_text(dovecot, relay, account, secrets_dir, meetings, limits=limits, series=series)
     (tmp_path / "wijkbode.toml").write_text(text, encoding="utf-8")  # for the CLI
     config = parse_config(text, tmp_path / "wijkbode.toml")
     assert config.mail is not None
@@ -229,11 +234,12 @@ async def open_world(
     source = ResilientMailSource(
         ImapMailSource(config.mail.imap), backoff=Backoff(base=0.2, cap=1.0)
     )
-    outbox = Outbox(store, clock, [SmtpChannel(config.mail, store.documents)])
+    smtp = SmtpChannel(config.mail, store.documents)
+    outbox = Outbox(store, clock, [smtp])
     intake = MailIntake(store, source, parser, clock, settings, on_enqueued=outbox.wake)
     await source.connect()
     await source.ensure_folders()
-    return MailWorld(config, store, source, parser, intake, outbox, account, relay, dovecot)
+    return MailWorld(config, store, source, parser, intake, outbox, smtp, account, relay, dovecot)
 
 
 def folder_counts(dovecot: DovecotServer, account: MailAccount) -> dict[str, int]:

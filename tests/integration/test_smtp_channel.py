@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import MakeRelay
 
 from connectors.smtp import SmtpChannel
+from daemon.clock import SystemClock
 from daemon.config.schema import ImapConfig, MailConfig, SmtpConfig
 from daemon.config.secret import Secret
+from daemon.engine.outbox import Dispatcher
 from daemon.errors import PermanentError, TransientError
 from daemon.ports.outbox import (
     ChannelName,
@@ -21,8 +26,10 @@ from daemon.ports.outbox import (
     Effect,
     EffectStatus,
     MailOut,
+    NewEffect,
     message_id_for,
 )
+from daemon.store import Store
 from daemon.store.documents import DocumentStore
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import CaptureView, SmtpRelay
@@ -93,6 +100,24 @@ def a_receipt(recipient: str, **changes: object) -> MailOut:
     return MailOut(**fields)  # type: ignore[arg-type]
 
 
+OpenChannel = Callable[..., SmtpChannel]
+
+
+@pytest.fixture
+async def open_channel() -> AsyncIterator[OpenChannel]:
+    """Makes SMTP channels and ends their sessions after the test."""
+    made: list[SmtpChannel] = []
+
+    def make(config: MailConfig, documents: DocumentStore, **options: Any) -> SmtpChannel:
+        channel = SmtpChannel(config, documents, **options)
+        made.append(channel)
+        return channel
+
+    yield make
+    for channel in made:
+        await channel.close()
+
+
 @pytest.fixture
 def documents(tmp_path: Path) -> DocumentStore:
     return DocumentStore(tmp_path / "documents")
@@ -104,6 +129,7 @@ async def test_mail_with_attachment_arrives_with_exact_headers(
     captured_mail: CaptureView,
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """STARTTLS + AUTH: the relay receives our Message-ID, the threading headers,
     Auto-Submitted, both text parts and the stored document, from our address."""
@@ -111,7 +137,7 @@ async def test_mail_with_attachment_arrives_with_exact_headers(
     mail = a_receipt(
         RESIDENT, attachments=(DocumentRef(sha, "Notulen maart.pdf", "application/pdf"),)
     )
-    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    channel = open_channel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
 
     remote_id = await channel.deliver(effect_for(mail))
 
@@ -148,11 +174,12 @@ async def test_a_resend_carries_the_same_message_id(
     captured_mail: CaptureView,
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """Delivering the same effect again (an unconfirmed attempt) sends the same Message-ID,
     so the receiving side can recognise the repeat; no Auto-Submitted when it is None."""
     mail = a_receipt(RESIDENT, html=None, auto_submitted=None, in_reply_to=None, references=())
-    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    channel = open_channel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
 
     await channel.deliver(effect_for(mail))
     await channel.deliver(effect_for(mail))
@@ -163,12 +190,64 @@ async def test_a_resend_carries_the_same_message_id(
     assert [m.get_content_type() for m in messages] == ["text/plain"] * 2
 
 
+async def test_a_run_of_mails_shares_one_session_which_ends_when_idle(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """Ten receipts in a row: one TCP + STARTTLS + AUTH session; after the idle time the
+    session is closed, and the next mail opens a new one."""
+    config = mail_config(smtp_relay, tmp_path, login=smtp_login)
+    channel = open_channel(config, documents, idle_seconds=0.3)
+    mails = [a_receipt(RESIDENT) for _ in range(10)]
+
+    for n, mail in enumerate(mails):
+        await channel.deliver(effect_for(mail, key=f"receipt:{n}"))
+    assert channel.sessions == 1
+    await asyncio.sleep(0.6)
+    await channel.deliver(effect_for(a_receipt(RESIDENT), key="receipt:late"))
+
+    assert channel.sessions == 2
+    delivered = [m["Message-ID"] for m in captured_mail.messages()]
+    assert delivered[:10] == [mail.message_id for mail in mails]
+    assert len(delivered) == 11
+
+
+async def test_a_session_lost_to_a_relay_restart_is_replaced(
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """The relay restarts under an open session: at most one delivery fails, transiently,
+    and the next one opens a new session."""
+    relay = await make_smtp_relay("plain")
+    channel = open_channel(mail_config(relay, tmp_path), documents)
+    await channel.deliver(effect_for(a_receipt(RESIDENT), key="receipt:1"))
+    await relay.restart()
+
+    second = a_receipt(RESIDENT)
+    try:
+        await channel.deliver(effect_for(second, key="receipt:2"))
+    except TransientError:
+        await channel.deliver(effect_for(second, key="receipt:2"))
+
+    assert channel.sessions == 2
+    assert [m["Message-ID"] for m in relay.captured()][-1] == second.message_id
+
+
 async def test_implicit_tls_with_auth_delivers(
-    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """``security = "tls"``: TLS from the first byte, then AUTH."""
     relay = await make_smtp_relay("tls", users={"wijkbode": "geheim"}, relay_requires_auth=True)
-    channel = SmtpChannel(mail_config(relay, tmp_path, login=("wijkbode", "geheim")), documents)
+    channel = open_channel(mail_config(relay, tmp_path, login=("wijkbode", "geheim")), documents)
     mail = a_receipt(RESIDENT)
 
     await channel.deliver(effect_for(mail))
@@ -177,12 +256,15 @@ async def test_implicit_tls_with_auth_delivers(
 
 
 async def test_refused_recipient_is_permanent(
-    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """The relay refuses to relay without a login (550 at RCPT): the address is rejected
     for good, with the server's words in the error."""
     relay = await make_smtp_relay("plain", relay_requires_auth=True)
-    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+    channel = open_channel(mail_config(relay, tmp_path), documents)
 
     with pytest.raises(PermanentError, match=r"address rejected.*bewoner@example.org: 550"):
         await channel.deliver(effect_for(a_receipt(RESIDENT)))
@@ -197,11 +279,12 @@ async def test_partly_refused_mail_counts_as_delivered(
     documents: DocumentStore,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    open_channel: OpenChannel,
 ) -> None:
     """One recipient accepted and one refused: the accepted one has it, so it is not sent
     again (which would double it); the refusal is logged."""
     relay = await make_smtp_relay("plain", relay_requires_auth=True)
-    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+    channel = open_channel(mail_config(relay, tmp_path), documents)
     mail = a_receipt(mailbox_user.address, to=(mailbox_user.address, RESIDENT))
 
     with caplog.at_level(logging.WARNING, logger="connectors.smtp"):
@@ -219,9 +302,10 @@ async def test_unknown_local_mailbox_is_permanent(
     smtp_login: tuple[str, str],
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """A 5xx after DATA (the mailbox server does not know the user) parks the mail too."""
-    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    channel = open_channel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
 
     with pytest.raises(PermanentError, match=r"mail rejected\): 550"):
         await channel.deliver(effect_for(a_receipt("niemand-hier@wijk.test")))
@@ -234,9 +318,10 @@ async def test_deferred_delivery_is_transient(
     mailbox_user: MailAccount,
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """With the mailbox server down the relay answers 451: try again later."""
-    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    channel = open_channel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
     await dovecot.stop()
     try:
         with pytest.raises(TransientError, match="451"):
@@ -246,11 +331,14 @@ async def test_deferred_delivery_is_transient(
 
 
 async def test_stopped_relay_is_transient(
-    make_smtp_relay: MakeRelay, documents: DocumentStore, tmp_path: Path
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """Connection refused: the relay may come back."""
     relay = await make_smtp_relay("plain")
-    channel = SmtpChannel(mail_config(relay, tmp_path), documents)
+    channel = open_channel(mail_config(relay, tmp_path), documents)
     await relay.stop()
 
     with pytest.raises(TransientError, match="SMTP"):
@@ -258,12 +346,15 @@ async def test_stopped_relay_is_transient(
 
 
 async def test_wrong_password_is_transient_and_says_so(
-    smtp_relay: SmtpRelay, documents: DocumentStore, tmp_path: Path
+    smtp_relay: SmtpRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """Our own login failing is not the mail's fault: it waits (with backoff) for a fix
     instead of parking every receipt."""
     config = mail_config(smtp_relay, tmp_path, login=("wijkbode", "fout"))
-    channel = SmtpChannel(config, documents)
+    channel = open_channel(config, documents)
 
     with pytest.raises(TransientError, match="SMTP login refused"):
         await channel.deliver(effect_for(a_receipt(RESIDENT)))
@@ -275,10 +366,11 @@ async def test_untrusted_certificate_is_refused(
     tls_cert: SelfSignedCert,
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     """Without ``ca_file`` the self-signed certificate is not trusted: nothing is sent."""
     config = mail_config(smtp_relay, tmp_path, login=smtp_login, trust_ca=False)
-    channel = SmtpChannel(config, documents)
+    channel = open_channel(config, documents)
     view = smtp_relay.view()
 
     with pytest.raises(TransientError, match="certificate"):
@@ -293,9 +385,85 @@ async def test_missing_document_is_permanent(
     smtp_login: tuple[str, str],
     documents: DocumentStore,
     tmp_path: Path,
+    open_channel: OpenChannel,
 ) -> None:
     missing = DocumentRef("ab" * 32, "weg.pdf", "application/pdf")
-    channel = SmtpChannel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
+    channel = open_channel(mail_config(smtp_relay, tmp_path, login=smtp_login), documents)
 
     with pytest.raises(PermanentError, match="document store"):
         await channel.deliver(effect_for(a_receipt(RESIDENT, attachments=(missing,))))
+
+
+INTERNATIONAL = "jdöe@mächine.example"
+
+
+async def test_an_international_address_without_smtputf8_is_parked_with_a_plain_reason(
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """The relay offers no SMTPUTF8 (aiosmtpd's default, like many servers): the receipt to
+    ``jdöe@mächine.example`` is parked once with the reason, not retried forever as an
+    unexpected UnicodeEncodeError; the next row for another address goes on."""
+    relay = await make_smtp_relay("plain")
+    channel = open_channel(mail_config(relay, tmp_path), documents)
+    store = await Store.open(tmp_path / "state")
+    try:
+        now = datetime.now(UTC)
+        async with store.transaction() as tx:
+            for key, address in (("receipt:intl", INTERNATIONAL), ("receipt:ascii", RESIDENT)):
+                mail = a_receipt(address)
+                await tx.enqueue(NewEffect(ChannelName.MAIL, address, key, mail), now=now)
+        dispatcher = Dispatcher(store, SystemClock(), channel)
+
+        await dispatcher.deliver_ready()
+
+        async with store.reading() as tx:
+            parked = await tx.effect_by_key("receipt:intl")
+            sent = await tx.effect_by_key("receipt:ascii")
+    finally:
+        await store.close()
+    assert parked is not None
+    assert sent is not None
+    assert (parked.status, parked.attempts) == (EffectStatus.PARKED, 1)
+    assert parked.last_error is not None
+    assert parked.last_error.startswith(
+        "PermanentError: de mailserver accepteert geen internationale adressen"
+        " (the mail server does not accept international addresses)"
+    )
+    assert sent.status is EffectStatus.DELIVERED
+    assert [m.rcpt_tos for m in relay.captured_mail()] == [(RESIDENT,)]
+
+
+async def test_an_international_address_goes_out_where_the_server_offers_smtputf8(
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    relay = await make_smtp_relay("plain", smtputf8=True)
+    channel = open_channel(mail_config(relay, tmp_path), documents)
+
+    await channel.deliver(effect_for(a_receipt(INTERNATIONAL)))
+
+    [captured] = relay.captured_mail()
+    assert captured.rcpt_tos == (INTERNATIONAL,)
+    assert captured.message["To"] == INTERNATIONAL
+
+
+async def test_an_international_domain_goes_out_in_its_ascii_form_without_smtputf8(
+    make_smtp_relay: MakeRelay,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """Only a local part outside ASCII needs SMTPUTF8: a domain has its IDNA form."""
+    relay = await make_smtp_relay("plain")
+    channel = open_channel(mail_config(relay, tmp_path), documents)
+
+    await channel.deliver(effect_for(a_receipt("jan@mächine.example")))
+
+    [captured] = relay.captured_mail()
+    assert captured.rcpt_tos == ("jan@xn--mchine-bua.example",)
+    assert captured.message["To"] == "jan@xn--mchine-bua.example"
