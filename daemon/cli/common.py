@@ -54,8 +54,9 @@ def local_iso(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    # One write: json.dump to a stream writes every token on its own (about 18 000
+    # writes for an agenda of 500 items).
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 def add_list_with_retry(
