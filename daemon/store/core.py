@@ -61,8 +61,11 @@ class CoreQueries(QueriesBase):
     async def sync_meetings(self, planned: Sequence[Meeting], *, at: datetime) -> MeetingChanges:
         """Make the stored meetings match the whole plan (every series) and say what changed.
 
-        A stored meeting missing from the plan is marked cancelled, not deleted,
-        because items and afspraken may point at it. Calling again with the same
+        A stored meeting missing from the plan that was published (a job of it
+        fired on some channel, or an item or afspraak points at it) is marked
+        cancelled, not deleted: people heard of it, so they hear it is off. One
+        that nobody heard of yet (a mistake in the plan, taken out again) is
+        deleted with its jobs, as if it never was. Calling again with the same
         plan changes nothing and returns no changes. The meetings reported carry
         UTC datetimes, like every meeting read from the store.
         """
@@ -81,11 +84,35 @@ class CoreQueries(QueriesBase):
                 await self._update_meeting(new, at)
                 _classify_change(old, new, changes)
         for old in stored.values():
-            if old.id not in seen and not old.cancelled:
+            if old.id in seen:
+                continue
+            if not await self._published(old.id):
+                await self._delete_meeting(old.id)
+                changes.removed.append(old)
+            elif not old.cancelled:
                 gone = replace(old, status=MeetingStatus.CANCELLED)
                 await self._update_meeting(gone, at)
                 changes.cancelled.append(gone)
         return changes
+
+    async def _published(self, meeting_id: MeetingId) -> bool:
+        """Whether anyone may have heard of the meeting: a job of it fired, or
+        something filed refers to it (the submitter's receipt named it)."""
+        row = await self._fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE subject_type = 'meeting'"
+            "   AND subject_id = ?1 AND status = 'fired')"
+            " OR EXISTS (SELECT 1 FROM items WHERE meeting_id = ?1 OR moved_from = ?1)"
+            " OR EXISTS (SELECT 1 FROM agreements WHERE meeting_id = ?1)",
+            (meeting_id,),
+        )
+        return row is not None and bool(row[0])
+
+    async def _delete_meeting(self, meeting_id: MeetingId) -> None:
+        """A meeting nobody heard of, and its jobs (none of them fired)."""
+        await self._conn.execute(
+            "DELETE FROM jobs WHERE subject_type = 'meeting' AND subject_id = ?", (meeting_id,)
+        )
+        await self._conn.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
 
     async def meetings(self, series: SeriesId | None = None) -> list[Meeting]:
         """All stored meetings (cancelled ones too), by start time."""

@@ -40,10 +40,12 @@ class MeetingChanges:
     moved: list[tuple[Meeting, Meeting]] = field(default_factory=list)
     cancelled: list[Meeting] = field(default_factory=list)
     reinstated: list[Meeting] = field(default_factory=list)
+    # Gone from the plan before anyone heard of them: deleted, not cancelled.
+    removed: list[Meeting] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.moved or self.cancelled or self.reinstated)
+        return not (self.added or self.moved or self.cancelled or self.reinstated or self.removed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,8 +115,22 @@ async def test_a_meeting_gone_from_the_plan_is_cancelled_not_deleted(store: Stor
         assert [i.id for i in await tx.items_for_meeting(MAY.id)] == [item.id]
 
 
+async def test_a_meeting_nobody_heard_of_gone_from_the_plan_is_deleted(store: Store) -> None:
+    """No job of it fired and nothing points at it: a mistake taken out again."""
+    await _sync(store, APRIL, MAY)
+
+    changes = await _sync(store, APRIL)
+
+    assert changes == MeetingChanges(removed=[MAY])
+    assert (await _sync(store, APRIL)).empty
+    async with store.reading() as tx:
+        assert await tx.meetings() == [APRIL]
+
+
 async def test_a_cancelled_meeting_back_in_the_plan_is_reinstated(store: Store) -> None:
     await _sync(store, APRIL, MAY)
+    async with store.transaction() as tx:
+        await file_item(tx, MAY.id)  # published: it stays, cancelled, when taken out
     await _sync(store, APRIL)
 
     changes = await _sync(store, APRIL, MAY)

@@ -256,6 +256,36 @@ async def test_a_cancelled_meeting_nobody_heard_of_gets_no_notice(store: Store) 
     assert all(j.status is JobStatus.CANCELLED for j in await jobs_of(store, BEWONERS))
 
 
+async def test_a_meeting_removed_from_the_plan_after_it_was_published_is_announced_cancelled(
+    store: Store,
+) -> None:
+    clock = ManualClock(local(2027, 1, 1, 12, 0))
+    await plan(store, clock, ALLIANTIE, BEWONERS)
+    await fire_at(store, local(2027, 3, 16, 20, 0))  # the concept agenda went to the core room
+
+    await clock.set(local(2027, 3, 17, 9, 0))
+    await plan(store, clock, BEWONERS)  # taken out of the configuration
+
+    async with store.reading() as tx:
+        assert await tx.meeting(ALLIANTIE.id) == replace(ALLIANTIE, status=MeetingStatus.CANCELLED)
+    notices = {(j.moment, j.channel.value) for j in await jobs_of(store, ALLIANTIE)}
+    assert ("cancelled_notice", "matrix") in notices
+
+
+async def test_a_meeting_removed_from_the_plan_before_anyone_heard_of_it_disappears(
+    store: Store,
+) -> None:
+    clock = ManualClock(local(2027, 1, 1, 12, 0))
+    await plan(store, clock, ALLIANTIE, BEWONERS)
+    assert await jobs_of(store, ALLIANTIE)
+
+    await plan(store, clock, BEWONERS)
+
+    async with store.reading() as tx:
+        assert [m.id for m in await tx.meetings()] == [BEWONERS.id]
+    assert await jobs_of(store, ALLIANTIE) == []
+
+
 async def test_a_cancelled_calendar_entry_is_cancelled_not_duplicated(store: Store) -> None:
     clock = ManualClock(local(2027, 1, 1, 12, 0))
     await plan(store, clock, BEWONERS)
