@@ -53,7 +53,7 @@ def show_quarantine(args: argparse.Namespace) -> int:
 
 
 async def _quarantined(state_dir: Path) -> list[QuarantinedMail]:
-    store = await Store.open(state_dir)
+    store = await Store.open(state_dir, create=False)
     try:
         async with store.reading() as tx:
             return await tx.quarantined()
@@ -99,7 +99,7 @@ def retry_quarantined(args: argparse.Namespace) -> int:
 
 
 async def _request_retry(state_dir: Path, quarantine_id: int) -> QuarantineRetry:
-    store = await Store.open(state_dir)
+    store = await Store.open(state_dir, create=False)
     try:
         async with store.transaction() as tx:
             return await tx.request_quarantine_retry(quarantine_id)

@@ -12,6 +12,7 @@ from daemon.config import Config
 from daemon.i18n import Translator
 from daemon.model import Meeting, SeriesId
 from daemon.rules.assignment import Moment, upcoming_moments
+from daemon.store import has_state
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -62,6 +63,9 @@ def show_deadlines(args: argparse.Namespace) -> int:
 
 
 async def _stored_meetings(config: Config, now: datetime) -> list[Meeting]:
+    if not has_state(config.state_dir):
+        # Before the first run the plan is all there is; reading makes no database.
+        return config.meetings()
     async with synced_store(config, now) as store, store.reading() as tx:
         return await tx.meetings()
 

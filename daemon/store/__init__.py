@@ -15,6 +15,7 @@ transaction; a database newer than the code is refused.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -29,10 +30,11 @@ from daemon.errors import StoreError
 from daemon.store.documents import DocumentStore
 from daemon.store.tx import Tx
 
-__all__ = ["Migration", "Store", "Tx", "available_migrations"]
+__all__ = ["DATABASE_NAME", "Migration", "Store", "Tx", "available_migrations", "has_state"]
 
 _MIGRATION_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_MS = 10_000
+DATABASE_NAME = "wijkbode.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +69,29 @@ class Store:
         self.documents = documents
 
     @classmethod
-    async def open(cls, state_dir: Path, *, migrations: list[Migration] | None = None) -> Store:
-        """Open (creating if needed) ``state_dir/wijkbode.sqlite3`` and migrate it."""
-        await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(state_dir / "wijkbode.sqlite3", isolation_level=None)
+    async def open(
+        cls, state_dir: Path, *, migrations: list[Migration] | None = None, create: bool = True
+    ) -> Store:
+        """Open ``state_dir/wijkbode.sqlite3`` and migrate it.
+
+        With ``create`` the directory and database are made when missing; without
+        it a missing database is an error, so a command that only reads never
+        leaves an empty database behind (and never reports "nothing there" from
+        a wrong directory). Every way the directory can be unusable is one
+        ``StoreError`` naming it, never an ``OSError`` or ``sqlite3`` traceback.
+        """
+        await asyncio.to_thread(prepare_state_dir, state_dir, create=create)
+        try:
+            conn = await aiosqlite.connect(state_dir / DATABASE_NAME, isolation_level=None)
+        except sqlite3.Error as error:
+            raise _unusable(state_dir, error) from None
         try:
             conn.row_factory = aiosqlite.Row
             await _configure(conn)
             await _migrate(conn, available_migrations() if migrations is None else migrations)
+        except sqlite3.Error as error:
+            await conn.close()
+            raise _unusable(state_dir, error) from None
         except BaseException:
             await conn.close()
             raise
@@ -110,6 +127,52 @@ class Store:
                 yield Tx(self._conn)
             finally:
                 await self._conn.execute("ROLLBACK")
+
+
+def has_state(state_dir: Path) -> bool:
+    """Whether ``state_dir`` holds a Wijkbode database (a daemon or ``file`` made one).
+
+    A ``state_dir`` that is a file is no answer but a mistake: ``StoreError``.
+    """
+    if state_dir.exists() and not state_dir.is_dir():
+        raise StoreError(
+            f"toestandsmap {state_dir} is geen map maar een bestand "
+            f"(state directory {state_dir} is a file, not a directory)"
+        )
+    return (state_dir / DATABASE_NAME).is_file()
+
+
+def prepare_state_dir(state_dir: Path, *, create: bool) -> None:
+    """Check (and with ``create`` make) the state directory; a clear ``StoreError`` if unusable.
+
+    SQLite in WAL mode writes beside the database (``-wal``, ``-shm``) even to
+    read, so the directory must be writable for every command that opens it.
+    """
+    if not has_state(state_dir) and not create:
+        raise StoreError(
+            f"geen Wijkbode-gegevens in {state_dir} (no Wijkbode state in {state_dir}); "
+            f"geef de juiste --state-dir of WIJKBODE_STATE_DIR "
+            f"(give the right --state-dir or WIJKBODE_STATE_DIR)"
+        )
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(
+            f"toestandsmap {state_dir} kan niet gemaakt worden: {error.strerror or error} "
+            f"(cannot create state directory {state_dir})"
+        ) from None
+    if not os.access(state_dir, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"toestandsmap {state_dir} is niet schrijfbaar "
+            f"(state directory {state_dir} is not writable)"
+        )
+
+
+def _unusable(state_dir: Path, error: sqlite3.Error) -> StoreError:
+    return StoreError(
+        f"de database in {state_dir} is niet te gebruiken: {error} "
+        f"(the database in {state_dir} cannot be used)"
+    )
 
 
 async def _begin(conn: aiosqlite.Connection, statement: str) -> None:

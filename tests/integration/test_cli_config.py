@@ -66,9 +66,23 @@ def test_state_dir_from_environment(tmp_path: Path) -> None:
     assert f"toestand / state: {tmp_path / 'via-env'}" in result.stdout
 
 
-def test_state_dir_defaults_to_the_config_files_directory() -> None:
+def test_example_state_dir_is_the_systemd_units_state_directory() -> None:
+    """Config and unit agree, so an admin's command without WIJKBODE_STATE_DIR reads
+    the daemon's state instead of making an empty database next to the config."""
     result = wijkbode("check-config", "--config", str(EXAMPLE))
-    assert f"toestand / state: {EXAMPLE.parent / 'state'}" in result.stdout
+    assert "toestand / state: /var/lib/wijkbode\n" in result.stdout
+    unit = (ROOT / "systemd" / "wijkbode.service").read_text(encoding="utf-8")
+    assert "StateDirectory=wijkbode\n" in unit
+    assert "Environment=WIJKBODE_STATE_DIR=/var/lib/wijkbode\n" in unit
+
+
+def test_a_relative_state_dir_is_next_to_the_config_file(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'state_dir = "/var/lib/wijkbode"', 'state_dir = "./state"'
+    )
+    (tmp_path / "wijkbode.toml").write_text(text, encoding="utf-8")
+    result = wijkbode("check-config", "--config", str(tmp_path / "wijkbode.toml"))
+    assert f"toestand / state: {tmp_path / 'state'}\n" in result.stdout
 
 
 def test_default_config_is_wijkbode_toml_in_the_working_directory(tmp_path: Path) -> None:
