@@ -17,12 +17,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.cli.common import add_list_with_retry, config_from, local_iso, print_json
+from daemon.config import Config
+from daemon.engine.scheduler import EngineSettings, planned_specs
+from daemon.errors import ConfigError
 from daemon.ports.outbox import Effect
-from daemon.store import Store
-from daemon.store.engine import Job, RetryOutcome
+from daemon.store import Store, has_state
+from daemon.store.engine import Job, JobSpec, RetryOutcome
 
 EXIT_USAGE = 2
 RECENT_DAYS = 14
+MAX_DAYS = 36_500  # a century back is everything; more would overflow a datetime
+NOT_STORED = "nog niet opgeslagen / not yet stored"
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -63,7 +68,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def show_schedule(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if not 0 <= args.days <= MAX_DAYS:
+        raise ConfigError(
+            f"--days: {args.days} ligt niet tussen 0 en {MAX_DAYS} "
+            f"(must be between 0 and {MAX_DAYS})"
+        )
     now = datetime.now(UTC)
+    if not has_state(config.state_dir):
+        return _show_planned(config, now, as_json=args.json)
     jobs = asyncio.run(_recent_jobs(config.state_dir, now - timedelta(days=args.days)))
     if args.json:
         print_json([job_json(job, config.timezone) for job in jobs])
@@ -80,8 +92,48 @@ def show_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_planned(config: Config, now: datetime, *, as_json: bool) -> int:
+    """Before the daemon's first run: the jobs the configured plan will give, marked unstored.
+
+    Nothing is created: a command that only reads leaves no database behind.
+    """
+    specs = planned_specs(config.meetings(), EngineSettings.from_config(config), now)
+    if as_json:
+        print_json([spec_json(spec, config.timezone) for spec in specs])
+        return 0
+    print(
+        f"Nog niets opgeslagen in {config.state_dir}; dit zijn de taken uit het plan "
+        f"(nothing stored yet; these are the jobs from the plan):"
+    )
+    if not specs:
+        print("Geen taken / No jobs")
+    for spec in specs:
+        due = local_iso(spec.due_at, config.timezone)[:16].replace("T", " ")
+        print(
+            f"{due}  {'pending':<9} {spec.moment:<26} {spec.channel.value:<7}"
+            f" {spec.subject_id}  ({NOT_STORED})"
+        )
+    return 0
+
+
+def spec_json(spec: JobSpec, tz: ZoneInfo) -> dict[str, Any]:
+    """A planned job in the shape of ``job_json``, with ``stored`` false."""
+    return {
+        "key": spec.key,
+        "subject_type": spec.subject_type.value,
+        "subject": spec.subject_id,
+        "moment": spec.moment,
+        "channel": spec.channel.value,
+        "due_at": local_iso(spec.due_at, tz),
+        "status": "pending",
+        "fired_at": None,
+        "note": spec.note,
+        "stored": False,
+    }
+
+
 async def _recent_jobs(state_dir: Path, since: datetime) -> list[Job]:
-    store = await Store.open(state_dir)
+    store = await Store.open(state_dir, create=False)
     try:
         async with store.reading() as tx:
             return await tx.recent_jobs(since)
@@ -100,6 +152,7 @@ def job_json(job: Job, tz: ZoneInfo) -> dict[str, Any]:
         "status": job.status.value,
         "fired_at": None if job.fired_at is None else local_iso(job.fired_at, tz),
         "note": job.note,
+        "stored": True,
     }
 
 
@@ -125,7 +178,7 @@ def show_outbox(args: argparse.Namespace) -> int:
 
 
 async def _undelivered(state_dir: Path) -> list[Effect]:
-    store = await Store.open(state_dir)
+    store = await Store.open(state_dir, create=False)
     try:
         async with store.reading() as tx:
             return await tx.undelivered()
@@ -180,7 +233,7 @@ def retry_row(args: argparse.Namespace) -> int:
 
 
 async def _retry(state_dir: Path, effect_id: int) -> RetryOutcome:
-    store = await Store.open(state_dir)
+    store = await Store.open(state_dir, create=False)
     try:
         async with store.transaction() as tx:
             return await tx.retry_parked(effect_id)

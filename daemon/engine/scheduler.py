@@ -142,6 +142,23 @@ async def materialise(
     return report
 
 
+def planned_specs(
+    meetings: Sequence[Meeting], settings: EngineSettings, now: datetime
+) -> list[JobSpec]:
+    """The jobs ``materialise`` would store for ``meetings`` in an empty store, by due time.
+
+    ``wijkbode schedule`` shows them before the daemon's first run, when nothing
+    is stored yet, so a new installation can see what its plan will do.
+    """
+    specs = [
+        _with_short_notice(spec, now)
+        for meeting in meetings
+        if meeting.start > now and (series := settings.series.get(meeting.series)) is not None
+        for spec in meeting_specs(meeting, series, settings)
+    ]
+    return sorted(specs, key=lambda spec: (spec.due_at, spec.key))
+
+
 def meeting_specs(meeting: Meeting, series: Series, settings: EngineSettings) -> list[JobSpec]:
     """One job per moment of ``meeting`` and channel that moment goes to."""
     specs: list[JobSpec] = []

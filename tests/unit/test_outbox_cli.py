@@ -174,4 +174,5 @@ def test_schedule_json_shows_upcoming_and_recent_jobs(
         "status": "pending",
         "fired_at": None,
         "note": "",
+        "stored": True,
     }
