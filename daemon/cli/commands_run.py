@@ -15,8 +15,9 @@ from daemon.config.runnable import check_runnable
 from daemon.errors import ConfigError
 from daemon.runtime import logs
 from daemon.runtime.app import Components, run_daemon
+from daemon.runtime.state_lock import hold_state_lock
 from daemon.runtime.wiring import build_components
-from daemon.store import Store
+from daemon.store import Store, prepare_state_dir
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -44,17 +45,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    logs.configure(args.log_level)
+    logs.configure(logs.checked_level(args.log_level))
     config = config_from(args)
     check_runnable(config)
     clock = _clock(args, config)
-    asyncio.run(
-        run_daemon(
-            functools.partial(Store.open, config.state_dir),
-            functools.partial(_build, config),
-            clock,
+    prepare_state_dir(config.state_dir, create=True)
+    # Held until the daemon has stopped and closed the store: one daemon per state directory.
+    with hold_state_lock(config.state_dir):
+        asyncio.run(
+            run_daemon(
+                functools.partial(Store.open, config.state_dir),
+                functools.partial(_build, config),
+                clock,
+            )
         )
-    )
     return 0
 
 

@@ -6,6 +6,23 @@ import logging
 import os
 import sys
 
+from daemon.errors import ConfigError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def checked_level(level: str | None) -> str:
+    """``--log-level``, else ``$WIJKBODE_LOG_LEVEL``, else INFO; an unknown level is a
+    ``ConfigError`` (one line, exit 2), not the ``ValueError`` logging would raise."""
+    chosen = (level or os.environ.get("WIJKBODE_LOG_LEVEL") or "INFO").upper()
+    if chosen not in LEVELS:
+        source = "--log-level" if level else "WIJKBODE_LOG_LEVEL"
+        raise ConfigError(
+            f"{source}: onbekend logniveau {chosen!r}, kies uit {', '.join(LEVELS)} "
+            f"(unknown log level, choose from {', '.join(LEVELS)})"
+        )
+    return chosen
+
 
 def configure(level: str | None = None) -> None:
     chosen = (level or os.environ.get("WIJKBODE_LOG_LEVEL") or "INFO").upper()
