@@ -129,7 +129,9 @@ class SmtpRelay:
     captured in memory and in the Maildir ``root/captured``. With ``users``
     the relay offers AUTH (after TLS unless ``mode`` is plain), and with
     ``relay_requires_auth`` only authenticated clients may send to
-    non-local recipients, as on a real submission server.
+    non-local recipients, as on a real submission server. ``smtputf8`` makes it
+    offer SMTPUTF8 (RFC 6531, addresses outside ASCII); by default it does not,
+    like many servers.
     """
 
     def __init__(
@@ -143,6 +145,7 @@ class SmtpRelay:
         relay_requires_auth: bool = False,
         cert: SelfSignedCert | None = None,
         port: int | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.root = root
         self.lmtp = lmtp
@@ -150,6 +153,7 @@ class SmtpRelay:
         self.mode: SmtpMode = mode
         self.users: dict[str, str] = dict(users or {})
         self.relay_requires_auth = relay_requires_auth
+        self.smtputf8 = smtputf8
         self.host = LOOPBACK
         self.port = port or free_port()
         self.cert = cert
@@ -179,7 +183,10 @@ class SmtpRelay:
         self._controller = controller
 
     def _smtp_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"authenticator": self._authenticate if self.users else None}
+        options: dict[str, Any] = {
+            "authenticator": self._authenticate if self.users else None,
+            "enable_SMTPUTF8": self.smtputf8,
+        }
         if self.mode == "starttls":
             assert self.cert is not None
             options.update(

@@ -163,7 +163,8 @@ MakeRelay = Callable[..., Awaitable[SmtpRelay]]
 async def make_smtp_relay(
     tmp_path: Path, dovecot: DovecotServer, tls_cert: SelfSignedCert
 ) -> AsyncIterator[MakeRelay]:
-    """Factory for extra relays (``mode``, ``users``, ``relay_requires_auth``), stopped after."""
+    """Factory for extra relays (``mode``, ``users``, ``relay_requires_auth``, ``smtputf8``),
+    stopped after."""
     started: list[SmtpRelay] = []
 
     async def make(
@@ -171,6 +172,7 @@ async def make_smtp_relay(
         *,
         users: dict[str, str] | None = None,
         relay_requires_auth: bool = False,
+        smtputf8: bool = False,
     ) -> SmtpRelay:
         relay = SmtpRelay(
             tmp_path / f"smtp-{len(started)}",
@@ -180,6 +182,7 @@ async def make_smtp_relay(
             users=users,
             relay_requires_auth=relay_requires_auth,
             cert=tls_cert,
+            smtputf8=smtputf8,
         )
         await relay.start()
         started.append(relay)
