@@ -35,6 +35,13 @@ __all__ = [
 _MAX_ERROR_CHARS = 500
 
 
+# Served by outbox_by_channel_destination_created (0007): asked once per mail.
+RECEIPTS_SINCE_SQL = (
+    "SELECT COUNT(*) FROM outbox WHERE channel = 'mail' AND destination = ?"
+    " AND substr(key, 1, 8) = 'receipt/' AND created_at >= ?"
+)
+
+
 class MailOutcome(enum.StrEnum):
     FILED = "filed"  # a new item
     VERSION = "version"  # new document version of an existing item
@@ -356,10 +363,6 @@ class MailQueries(QueriesBase):
 
     async def receipts_since(self, address: str, since: datetime) -> int:
         """How many receipts went (or wait to go) to ``address`` since ``since``."""
-        row = await self._fetch_one(
-            "SELECT COUNT(*) FROM outbox WHERE channel = 'mail' AND destination = ?"
-            " AND substr(key, 1, 8) = 'receipt/' AND created_at >= ?",
-            (address, instant_to_db(since)),
-        )
+        row = await self._fetch_one(RECEIPTS_SINCE_SQL, (address, instant_to_db(since)))
         assert row is not None  # an aggregate always yields one row
         return int(row[0])

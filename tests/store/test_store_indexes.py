@@ -1,0 +1,23 @@
+"""Questions asked once per mail or per delivery are answered by an index, not a scan."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from daemon.store import Store
+from daemon.store.mail import RECEIPTS_SINCE_SQL
+
+
+async def test_receipts_since_searches_the_index_it_has(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "state")
+    await store.close()
+    with sqlite3.connect(tmp_path / "state" / "wijkbode.sqlite3") as conn:
+        since = datetime(2027, 3, 1, tzinfo=UTC).isoformat()
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {RECEIPTS_SINCE_SQL}", ("p@x.test", since))
+        details = [row[3] for row in plan.fetchall()]
+    assert details == [
+        "SEARCH outbox USING INDEX outbox_by_channel_destination_created"
+        " (channel=? AND destination=? AND created_at>?)"
+    ]
