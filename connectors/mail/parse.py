@@ -11,7 +11,6 @@ the intake can quarantine the mail instead of crashing.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from email import policy
 from email.message import Message
@@ -19,6 +18,7 @@ from email.parser import BytesParser
 
 from connectors.mail import headers
 from connectors.mail.attachments import select_files
+from connectors.mail.identity import identity_sha256
 from connectors.mail.parts import walk
 from connectors.mail.signals import auth_results, sender_signals
 from daemon.ports.mail import MailLimits, ParsedMail, UnparseableMail
@@ -76,7 +76,7 @@ def _check_is_mail(msg: Message) -> None:
 
 
 def _parsed(msg: Message, raw: bytes, our_address: str, limits: MailLimits) -> ParsedMail:
-    content_sha256 = hashlib.sha256(raw).hexdigest()
+    content_sha256 = identity_sha256(raw)  # trace fields left out: a re-delivery is the same
     from_name, from_address = _sender(msg)
     return_path = headers.return_path(headers.first_raw(msg, "return-path"))
     message_id = _first_id(msg, "message-id")

@@ -5,8 +5,9 @@ Per mail, in this order (ARCHITECTURE.md, "Following one mail"):
 1. handled before under this (UIDVALIDITY, UID)? then only the move is left;
 2. parse, in a worker with a time limit, with attempts counted in the store
    before each try; after ``parse_attempts`` failures the mail is quarantined;
-3. the same bytes filed before (same Message-ID and content hash, e.g. after
-   the folder was renumbered)? then it is recorded as a repeat, never refiled;
+3. the same mail filed before (same Message-ID and content hash, e.g. after
+   the folder was renumbered, or delivered twice: the hash leaves out the trace
+   fields servers add on delivery)? then it is recorded as a repeat, never refiled;
 4. its files are written to the content-addressed document store, then ONE
    transaction files the item (or version), records the mail as handled,
    advances the folder position and adds the receipt and room post to the outbox;
@@ -154,7 +155,10 @@ class MailIntake:
         if isinstance(parsed, str):
             return await self._quarantine(mail, content_sha256, parsed)
         async with self._store.reading() as tx:
-            earlier = await tx.filed_before(parsed.message_id, parsed.content_sha256)
+            # The raw hash too: mail recorded before the identity left out trace fields.
+            earlier = await tx.filed_before(
+                parsed.message_id, parsed.content_sha256, content_sha256
+            )
         if earlier is not None:
             async with self._store.transaction() as tx:
                 return await record_repeat(tx, self._settings, mail, earlier, self._clock.now())

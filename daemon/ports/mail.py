@@ -132,7 +132,10 @@ class ParsedMail:
     is_bulk_or_list: bool  # Precedence bulk/junk/list, List-Id, List-Unsubscribe
     is_bounce: bool  # null sender, delivery-status report, MAILER-DAEMON/postmaster
     auth_results: tuple[AuthResult, ...]
-    content_sha256: str  # of the raw bytes as fetched
+    # The mail's identity: sha256 of its bytes without the trace fields receiving
+    # servers add (Received, Delivered-To, our Authentication-Results, ...), so the
+    # same mail delivered twice has the same one (connectors/mail/identity.py).
+    content_sha256: str
     plus_tag: str | None  # "stuk" for mail sent to wijkalliantie+stuk@...
     defects: tuple[str, ...] = ()  # what was wrong with the mail but worked around
 

@@ -171,12 +171,14 @@ class MailQueries(QueriesBase):
         )
         return None if row is None else _handled_from_row(row)
 
-    async def filed_before(self, message_id: str, content_sha256: str) -> HandledMail | None:
-        """The first filing of these very bytes (a new item or a version), if any."""
+    async def filed_before(self, message_id: str, *content_sha256: str) -> HandledMail | None:
+        """The first filing of this mail (a new item or a version), if any: the same
+        Message-ID with one of the hashes ``content_sha256``."""
         row = await self._fetch_one(
-            "SELECT * FROM mail_handled WHERE message_id = ? AND content_sha256 = ?"
+            "SELECT * FROM mail_handled WHERE message_id = ?"
+            " AND content_sha256 IN (SELECT value FROM json_each(?))"
             " AND outcome IN ('filed', 'version') ORDER BY at, rowid LIMIT 1",
-            (message_id, content_sha256),
+            (message_id, json.dumps(content_sha256)),
         )
         return None if row is None else _handled_from_row(row)
 
