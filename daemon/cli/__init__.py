@@ -22,6 +22,7 @@ from daemon.cli import (
     commands_plan,
     commands_run,
 )
+from daemon.cli.usage import BilingualParser, describe_subcommands, installed_version
 from daemon.errors import ConfigError, StoreError
 
 EXIT_OK = 0
@@ -38,12 +39,18 @@ _COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = BilingualParser(
         prog="wijkbode",
         description=(
             "Wijkbode: agenda, stukken, termijnen en aankondigingen voor de wijk. "
             "/ Agenda, documents, deadlines and announcements for the neighbourhood."
         ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"wijkbode {installed_version()}",
+        help="toon de versie en stop / show the version and exit",
     )
     parser.add_argument(
         "--config",
@@ -66,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _COMMAND_MODULES:
         module.register(subparsers)
+    describe_subcommands(parser)
     return parser
 
 
