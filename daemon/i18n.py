@@ -20,10 +20,6 @@ from importlib import resources
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 LANGUAGES: Final = ("nl", "en")
 DEFAULT_LANGUAGE: Final = "nl"
 DOMAIN: Final = "wijkbode"
@@ -35,6 +31,10 @@ _DAY_PATTERN = "EEEE d MMMM y"
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog of ``language``, compiled in memory from its ``.po`` file."""
+    # Babel is imported where it is used, not when the daemon starts (idle memory).
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language {language!r}; choose one of {LANGUAGES}")
     po_file = (
@@ -73,9 +73,13 @@ class Translator:
 
     def when(self, moment: datetime) -> str:
         """'dinsdag 6 april 2027, 19:30' (nl) / 'Tuesday 6 April 2027, 19:30' (en)."""
+        from babel.dates import format_datetime
+
         return format_datetime(moment, _WHEN_PATTERN, tzinfo=self.tz, locale=self._locale)
 
     def day(self, day: date) -> str:
+        from babel.dates import format_date
+
         return format_date(day, _DAY_PATTERN, locale=self._locale)
 
     @property

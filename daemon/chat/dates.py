@@ -24,9 +24,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import dateparser
 from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _NUMBERS = {
@@ -359,10 +362,13 @@ def _by_dateparser(text: str, base: datetime) -> date | None:
 
 
 @lru_cache(maxsize=16)
-def _parser(base: datetime) -> dateparser.date.DateDataParser:
+def _parser(base: datetime) -> DateDataParser:
     # Cached per base instant: building a parser per call is slow, and a chat
-    # message's handling calls this a few times with the same base.
-    return dateparser.date.DateDataParser(
+    # message's handling calls this a few times with the same base. dateparser (about
+    # 11 MB) is imported at the first afspraak, not when the daemon starts.
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(
         languages=["nl", "en"],
         settings={
             "PREFER_DATES_FROM": "future",

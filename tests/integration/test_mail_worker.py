@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -126,17 +124,3 @@ async def test_the_sender_hint_is_read_in_a_worker_too(parser: MailParser) -> No
     assert hint is not None
     assert (hint.address, hint.message_id) == ("ambtenaar7@gemeente.test", "<n7@gemeente.test>")
     assert parser.replaced == 0
-
-
-def test_the_daemon_side_imports_no_parsing_library() -> None:
-    """Only the workers import lxml, inscriptis, nh3, charset-normalizer and tnefparse."""
-    heavy = ["lxml", "inscriptis", "nh3", "charset_normalizer", "tnefparse"]
-    code = (
-        "import sys\n"
-        "import connectors.mail.worker, daemon.mail.intake, daemon.runtime.wiring\n"
-        f"print([m for m in {heavy!r} if m in sys.modules])\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"

@@ -1,0 +1,46 @@
+"""The daemon starts without the libraries it may never need (idle memory).
+
+Only the parse workers import the mail parsing libraries; dateparser waits for the
+first afspraak, Babel for the first message, Jinja2 for the first template.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+DAEMON_MODULES = [
+    "daemon.cli",
+    "daemon.runtime.app",
+    "daemon.runtime.wiring",
+    "daemon.chat.intake",
+    "daemon.mail.intake",
+    "daemon.engine.scheduler",
+    "daemon.publish.scheduled",
+    "connectors.mail.worker",
+    "connectors.smtp",
+    "connectors.imap",
+]
+NOT_AT_START = [
+    "lxml",
+    "inscriptis",
+    "nh3",
+    "charset_normalizer",
+    "tnefparse",
+    "dateparser",
+    "babel",
+    "jinja2",
+    "multiprocessing",
+]
+
+
+def test_the_daemon_imports_no_heavy_library_at_start() -> None:
+    code = (
+        "import sys, importlib\n"
+        f"for name in {DAEMON_MODULES!r}: importlib.import_module(name)\n"
+        f"print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
