@@ -223,6 +223,12 @@ def _facts(filed: Filed, direct: bool, credited: str | None, rules: FilingRules)
         missed=missed,
         documents=tuple(d.filename for d in item.documents),
         credited=credited,
+        unknown_day=filed.hint.on if filed.hint and filed.hint.named is None else None,
+        cancelled_start=(
+            intended.start
+            if intended is not None and intended.cancelled and meeting != intended
+            else None
+        ),
     )
 
 

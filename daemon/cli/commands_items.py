@@ -179,4 +179,8 @@ def item_json(item: Item, config: Config) -> dict[str, Any]:
         "late": item.late,
         "decision_ready": item.decision_ready,
         "status": item.status.value,
+        # Every name a document arrived under, as the receipt and the room post list them.
+        "documents": [d.filename for d in item.documents],
+        # Our mail server's failing SPF/DKIM/DMARC result; null when nothing failed.
+        "possibly_forged": item.auth_failure,
     }

@@ -56,6 +56,20 @@ class Submission:
     direct: bool = False
     awaiting_acceptance: bool = False
     documents: tuple[IncomingDocument, ...] = field(default=())
+    auth_failure: str | None = None  # a mail that failed SPF/DKIM/DMARC at our server
+
+
+@dataclass(frozen=True, slots=True)
+class DateHint:
+    """A date the submitter gave (subject tag, chat tag) and the meeting it named.
+
+    ``named`` is ``None`` when no meeting (of the tagged series, or of any series
+    for a date alone) is on that date: the item went where it would have gone
+    without the date, and the submitter is told so.
+    """
+
+    on: date
+    named: Meeting | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,7 @@ class Filed:
     item: Item
     assignment: Assignment
     intended: Meeting | None  # the meeting it was meant for (differs when it moved on)
+    hint: DateHint | None = None  # the date the submitter gave, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +98,15 @@ class FilingRules:
 
 
 async def file_submission(tx: Tx, submission: Submission, rules: FilingRules) -> Filed:
-    """Assign the submission to its meeting and store it as an item with its documents."""
-    series = submission.series or rules.default_series
+    """Assign the submission to its meeting and store it as an item with its documents.
+
+    A date without a series names a meeting of the default series, else of any
+    series: a ``[2027-01-12]`` for a kerngroep meeting goes there, under the
+    kerngroep's own deadlines (late or cancelled, it moves on in that series, as
+    a ``[kerngroep 12-01-2027]`` would).
+    """
+    series, target = await _hinted_meeting(tx, submission, rules)
     meetings = await tx.meetings(series)
-    target = _meeting_on(meetings, submission.on_date, rules.timezone)
     assignment = assign(
         submission.kind,
         submission.received_at,
@@ -111,11 +131,29 @@ async def file_submission(tx: Tx, submission: Submission, rules: FilingRules) ->
         status=status,
         source=submission.source,
         moved_from=assignment.moved_from.id if assignment.moved_from else None,
+        auth_failure=submission.auth_failure,
     )
     await attach_documents(tx, item, submission.documents, submission.received_at)
     stored = await tx.item(item.id)
     assert stored is not None  # just written in this transaction
-    return Filed(stored, assignment, assignment.moved_from or assignment.meeting)
+    hint = None if submission.on_date is None else DateHint(submission.on_date, target)
+    return Filed(stored, assignment, assignment.moved_from or assignment.meeting, hint)
+
+
+async def _hinted_meeting(
+    tx: Tx, submission: Submission, rules: FilingRules
+) -> tuple[SeriesId, Meeting | None]:
+    """The series to file in and the meeting a date tag names (``None``: no date, or no
+    meeting on it)."""
+    series = submission.series or rules.default_series
+    if submission.on_date is None:
+        return series, None
+    own = _meeting_on(await tx.meetings(series), submission.on_date, rules.timezone)
+    if own is not None or submission.series is not None:
+        return series, own
+    others = [m for m in await tx.meetings() if m.series != series and m.series in rules.rules]
+    other = _meeting_on(others, submission.on_date, rules.timezone)
+    return (series, None) if other is None else (other.series, other)
 
 
 async def attach_documents(

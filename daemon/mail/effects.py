@@ -39,6 +39,7 @@ class Correspondent:
     is_auto: bool
     is_bounce: bool
     is_bulk_or_list: bool
+    auth_failed: bool = False  # failed SPF/DKIM/DMARC at our server: possibly forged
 
     @classmethod
     def of(cls, parsed: ParsedMail) -> Correspondent:
@@ -88,6 +89,7 @@ async def enqueue_receipt(
         our_address=settings.our_address,
         sent_this_hour=recent,
         per_hour=settings.receipts_per_sender_per_hour,
+        auth_failed=correspondent.auth_failed,
     )
     if blocker is not None:
         log.info("no receipt for %s (%s): %s", key, address or "-", blocker.value)

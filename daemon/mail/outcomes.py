@@ -123,10 +123,14 @@ async def _enqueue_item_receipt(
     compose: Callable[[ReceiptTo], MailOut],
 ) -> None:
     """Queue the receipt for this mail to its sender, threaded on the item."""
+    correspondent = replace(
+        Correspondent.of(arrival.parsed),
+        auth_failed=arrival.understood.auth_failure is not None,
+    )
     await enqueue_receipt(
         tx,
         settings,
-        Correspondent.of(arrival.parsed),
+        correspondent,
         key=arrival.receipt_key,
         now=arrival.now,
         item_id=item_id,

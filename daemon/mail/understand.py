@@ -3,6 +3,8 @@
 Pure. Deadlines are judged at ``received_at``, our server's INTERNALDATE, never
 the sender's ``Date:``. A partner is only a partner when our own server's
 ``Authentication-Results`` do not say the mail failed for the partner's domain.
+Any mail that failed there (partner or not) is "possibly forged": it waits for
+acceptance with the failing result shown, and gets no receipt (RFC 3834 §2).
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from daemon.config import Partner
 from daemon.filing.submission import Submission
 from daemon.filing.tags import kind_for, parse_subject
 from daemon.model import Item
-from daemon.ports.mail import ParsedMail, authentication_failed
+from daemon.ports.mail import ParsedMail, authentication_failure
 from daemon.publish.item_posts import Sender
 
-__all__ = ["NO_SENDER", "Understood", "may_add_version", "trusted_partner", "understand"]
+__all__ = [
+    "NO_SENDER",
+    "Understood",
+    "auth_failure",
+    "may_add_version",
+    "trusted_partner",
+    "understand",
+]
 
 NO_SENDER = "(geen afzender / no sender)"
 MAX_TEXT_CHARS = 50_000  # the mail's text on the item; the whole mail stays in the mailbox
@@ -34,6 +43,7 @@ class Understood:
     thread_ids: tuple[str, ...]  # Message-IDs this mail answers, oldest first
     item_ref: int | None  # ``[WB-42]`` in the subject
     automatic: bool  # auto-reply, bounce, list or bulk mail
+    auth_failure: str | None = None  # our server's failing SPF/DKIM/DMARC result: possibly forged
 
 
 def trusted_partner(
@@ -42,12 +52,17 @@ def trusted_partner(
     """The sender's partner, unless our own server says the mail failed SPF/DKIM/DMARC for it."""
     address = parsed.from_address
     partner = next((p for p in partners if p.matches(address)), None) if address else None
-    if partner is None:
-        return None
-    domain = address.rpartition("@")[2]
-    if authserv_id and authentication_failed(parsed.auth_results, authserv_id, domain):
+    if partner is None or auth_failure(parsed, authserv_id) is not None:
         return None
     return partner
+
+
+def auth_failure(parsed: ParsedMail, authserv_id: str | None) -> str | None:
+    """What failed at our own server for the From domain, if anything did."""
+    domain = parsed.from_address.rpartition("@")[2]
+    if not authserv_id or not domain:
+        return None
+    return authentication_failure(parsed.auth_results, authserv_id, domain)
 
 
 def understand(
@@ -65,6 +80,7 @@ def understand(
     """
     info = parse_subject(parsed.subject, known_series)
     partner = trusted_partner(parsed, partners, authserv_id)
+    failure = auth_failure(parsed, authserv_id)
     has_files = bool(parsed.attachments or parsed.rejected_attachments)
     submission = Submission(
         kind=kind_for(info.kind, parsed.plus_tag, has_files),
@@ -75,7 +91,8 @@ def understand(
         text=_capped(parsed.text),
         series=info.series,
         on_date=info.on_date,
-        awaiting_acceptance=partner is None or parsed.auto_submitted,
+        awaiting_acceptance=partner is None or parsed.auto_submitted or failure is not None,
+        auth_failure=failure,
     )
     sender = Sender(
         name=parsed.from_name,
@@ -83,17 +100,19 @@ def understand(
         partner=partner.name if partner else None,
     )
     thread = tuple(dict.fromkeys([*parsed.references, *filter(None, [parsed.in_reply_to])]))
-    return Understood(submission, sender, partner, thread, info.item_ref, parsed.auto_submitted)
+    return Understood(
+        submission, sender, partner, thread, info.item_ref, parsed.auto_submitted, failure
+    )
 
 
 def may_add_version(item: Item, understood: Understood, partners: Sequence[Partner]) -> bool:
     """Whether this mail may add a version of ``item``'s stukken.
 
     A partner's item takes versions from that partner, verified; anyone else's
-    only from the same address. Automatic mail never adds a version.
+    only from the same address. Automatic and possibly forged mail never adds a version.
     """
     sender = understood.submission.submitter
-    if understood.automatic or sender == NO_SENDER:
+    if understood.automatic or understood.auth_failure is not None or sender == NO_SENDER:
         return False
     owner = next((p for p in partners if p.matches(item.submitter)), None)
     if owner is None:

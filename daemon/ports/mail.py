@@ -169,18 +169,31 @@ def authentication_failed(
     SPF ``fail`` counts unless another DKIM or SPF result for the domain passed.
     ``softfail``, ``neutral``, ``none`` and errors are not failures.
     """
+    return authentication_failure(auth_results, authserv_id, domain) is not None
+
+
+def authentication_failure(
+    auth_results: Iterable[AuthResult], authserv_id: str, domain: str
+) -> str | None:
+    """The failing results, as shown to the core group (``dmarc=fail (gemeente.nl)``),
+    when ``authentication_failed``; else ``None``."""
     server = authserv_id.strip().lower()
     wanted = domain.strip().lower().rstrip(".")
     if not server or not wanted:
-        return False
+        return None
     ours = [r for r in auth_results if r.authserv_id == server and _speaks_for(r.domain, wanted)]
-    dmarc = {r.result for r in ours if r.method == "dmarc"}
-    if _PASSED in dmarc:
-        return False
-    if _FAILED in dmarc:
-        return True
-    checks = {r.result for r in ours if r.method in ("spf", "dkim")}
-    return _FAILED in checks and _PASSED not in checks
+    dmarc = [r for r in ours if r.method == "dmarc"]
+    if any(r.result == _PASSED for r in dmarc):
+        return None
+    failed = [r for r in dmarc if r.result == _FAILED]
+    if not failed:
+        checks = [r for r in ours if r.method in ("spf", "dkim")]
+        if any(r.result == _PASSED for r in checks):
+            return None
+        failed = [r for r in checks if r.result == _FAILED]
+    if not failed:
+        return None
+    return ", ".join(dict.fromkeys(f"{r.method}={r.result} ({r.domain})" for r in failed))
 
 
 # --- MailSource (IMAP) -------------------------------------------------------

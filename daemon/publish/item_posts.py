@@ -87,7 +87,17 @@ class PostLines:
 
 def _sender_line(lines: PostLines, sender: Sender, item: Item) -> None:
     shown = {"sender": f"{sender.name} <{sender.address}>" if sender.name else sender.address}
-    if item.status is ItemStatus.AWAITING_ACCEPTANCE:
+    if item.auth_failure is not None:
+        # Our server's own verdict, not the sender's words; shown so nobody accepts it unseen.
+        lines.add(
+            mark(
+                "From: {sender}, POSSIBLY FORGED (our mail server: {result}):"
+                " awaiting acceptance, no receipt sent"
+            ),
+            None,
+            {**shown, "result": item.auth_failure},
+        )
+    elif item.status is ItemStatus.AWAITING_ACCEPTANCE:
         lines.add(mark("From: {sender}, not a known partner: awaiting acceptance"), None, shown)
     elif sender.partner:
         lines.add(mark("From: {sender} ({partner})"), None, {**shown, "partner": sender.partner})

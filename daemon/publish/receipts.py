@@ -43,6 +43,11 @@ AUTO_REPLIED = "auto-replied"  # RFC 3834 Auto-Submitted value of a receipt
 RECEIPT_WINDOW_HOURS = 1
 _SUBJECT_TITLE_CHARS = 150
 _FILE_NAME_CHARS = 120
+# A mail with thousands of parts must not get a receipt of thousands of lines
+# (to an unknown sender too): every list shows this many entries and counts the rest,
+# and each language's text is cut at this length as a last bound.
+MAX_LISTED = 20
+MAX_TEXT_CHARS = 8_000
 
 
 class NoReceipt(enum.StrEnum):
@@ -53,6 +58,7 @@ class NoReceipt(enum.StrEnum):
     BOUNCE = "bounce"  # null sender, delivery report, MAILER-DAEMON
     LIST_OR_BULK = "list_or_bulk"  # List-Id, Precedence bulk/list/junk
     OURSELVES = "ourselves"  # our own address, also with a +tag
+    FORGED = "possibly_forged"  # failed SPF/DKIM/DMARC at our server: likely not the sender's
     RATE_LIMITED = "rate_limited"  # enough receipts to this sender this hour
 
 
@@ -84,10 +90,17 @@ def receipt_blocker(
     our_address: str,
     sent_this_hour: int,
     per_hour: int,
+    auth_failed: bool = False,
 ) -> NoReceipt | None:
-    """Why no receipt may go to ``address``; ``None`` when one may."""
+    """Why no receipt may go to ``address``; ``None`` when one may.
+
+    ``auth_failed``: our server says the mail failed authentication for its From
+    domain; the address is likely forged, and a receipt would be backscatter.
+    """
     if not address or "@" not in address:
         return NoReceipt.NO_SENDER
+    if auth_failed:
+        return NoReceipt.FORGED
     if is_bounce:
         return NoReceipt.BOUNCE
     if is_auto:
@@ -181,9 +194,11 @@ def _files_lines(
 ) -> list[str]:
     lines: list[str] = []
     if stored:
-        names = ", ".join(f"“{untrusted(n, _FILE_NAME_CHARS)}”" for n in stored)
+        names = ", ".join(f"“{untrusted(n, _FILE_NAME_CHARS)}”" for n in stored[:MAX_LISTED])
+        if len(stored) > MAX_LISTED:
+            names += _(" and {count} more", count=len(stored) - MAX_LISTED)
         lines.append(_("Stored documents: {names}.", names=names))
-    for file in rejected:
+    for file in rejected[:MAX_LISTED]:
         reason = _(
             _REJECTED[file.reason],
             limit=_size(
@@ -200,6 +215,8 @@ def _files_lines(
                 reason=reason,
             )
         )
+    if len(rejected) > MAX_LISTED:
+        lines.append(_("And {count} more files not stored.", count=len(rejected) - MAX_LISTED))
     if rejected:
         lines.append(
             _(
@@ -253,6 +270,28 @@ def _lateness_lines(_: Translator, filed: Filed, rules: SeriesRules) -> list[str
     return [_("On time.")]
 
 
+def elsewhere_lines(_: Translator, filed: Filed) -> list[str]:
+    """Why the item is not on the meeting the sender named or meant: no meeting on the
+    date they gave, or that meeting is cancelled. (Too late for it: ``_lateness_lines``.)"""
+    hint, meeting, intended = filed.hint, filed.assignment.meeting, filed.intended
+    if hint is not None and hint.named is None:
+        return [
+            _(
+                "No meeting is planned on {day}, the date you gave, so it went to the first"
+                " meeting that can take it.",
+                day=_.day(hint.on),
+            )
+        ]
+    if intended is not None and intended.cancelled and meeting != intended:
+        return [
+            _(
+                "The meeting of {when} is cancelled, so it went to the next meeting.",
+                when=_.when(intended.start),
+            )
+        ]
+    return []
+
+
 def _awaiting_lines(_: Translator, item: Item) -> list[str]:
     if item.status is not ItemStatus.AWAITING_ACCEPTANCE:
         return []
@@ -273,6 +312,24 @@ def _footer(_: Translator, item_id: int) -> list[str]:
         ),
         _(_AUTOMATIC),
     ]
+
+
+def _bounded(_: Translator, lines: Sequence[str], tail: Sequence[str] = ()) -> str:
+    """``lines`` then ``tail`` as one text of at most ``MAX_TEXT_CHARS`` (about that,
+    for a ``tail`` of a few short lines): lines are dropped from the end of ``lines``,
+    never cut in two, and the text says it was shortened."""
+    text = "\n".join([*lines, *tail])
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    note = _("(This message was shortened.)")
+    room = MAX_TEXT_CHARS - len("\n".join([note, *tail])) - 1
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return "\n".join([*kept, note, *tail])
 
 
 # --- the receipts ----------------------------------------------------------------
@@ -300,13 +357,13 @@ def filed_receipt(
             ),
             _("Kind: {kind}.", kind=_(KIND_NAMES[item.kind])),
             _meeting_line(_, meeting),
+            *elsewhere_lines(_, filed),
             *_lateness_lines(_, filed, rules),
             *_stukken_line(_, meeting, rules),
             *_awaiting_lines(_, item),
             *_files_lines(_, stored, rejected, limits),
-            *_footer(_, item.id),
         ]
-        return "\n".join(lines)
+        return _bounded(_, lines, _footer(_, item.id))
 
     return to.mail(_subject(item.title, item.id), bilingual(render, to.tz))
 
@@ -349,9 +406,8 @@ def version_receipt(
             _meeting_line(_, meeting),
             *(_late_version_lines(_, item, meeting, rules, received_at) if version else []),
             *_files_lines(_, stored, rejected, limits),
-            *_footer(_, item.id),
         ]
-        return "\n".join(lines)
+        return _bounded(_, lines, _footer(_, item.id))
 
     return to.mail(_subject(item.title, item.id), bilingual(render, to.tz))
 
@@ -387,7 +443,7 @@ def unreadable_receipt(to: ReceiptTo, subject: str) -> MailOut:
             "",
             _(_AUTOMATIC),
         ]
-        return "\n".join(lines)
+        return _bounded(_, lines)
 
     return to.mail(
         f"Ontvangen, niet gelezen / Received, not read: {shown}".rstrip(": "),

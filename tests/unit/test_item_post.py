@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -90,6 +91,19 @@ def test_awaiting_acceptance_is_shown() -> None:
     post = new_item_post(waiting, Sender("", "iemand@elders.test"), RULES)
     expected = f"Van: iemand@{WJ}elders.test, geen bekende partner: wacht op acceptatie"
     assert expected in post.body
+
+
+def test_possibly_forged_is_shown_with_our_servers_failing_result() -> None:
+    plain = filed("2027-03-01T10:00", status=ItemStatus.AWAITING_ACCEPTANCE)
+    forged = replace(plain, item=replace(plain.item, auth_failure="dmarc=fail (gemeente.test)"))
+    post = new_item_post(forged, Sender("Piet", "p@gemeente.test"), RULES)
+    dutch, _, english = post.body.partition("\n\n— English —\n")
+    assert dutch.splitlines()[1] == (
+        f"Van: Piet <p@{WJ}gemeente.test>, MOGELIJK VERVALST (onze mailserver:"
+        " dmarc=fail (gemeente.test)): wacht op acceptatie, geen ontvangstbevestiging gestuurd"
+    )
+    assert "POSSIBLY FORGED (our mail server: dmarc=fail (gemeente.test))" in english
+    assert "MOGELIJK VERVALST" in post.html
 
 
 def test_sender_text_is_escaped_in_html_and_cannot_ping_the_room() -> None:

@@ -90,3 +90,27 @@ def test_an_unknown_senders_item_takes_versions_only_from_the_same_address() -> 
     assert may_add_version(item, read(mail("x@elders.test", "v2")), [GEMEENTE])
     assert not may_add_version(item, read(mail("y@elders.test", "v2")), [GEMEENTE])
     assert not may_add_version(item_of(NO_SENDER), read(mail("", "v2")), [GEMEENTE])
+
+
+def test_mail_that_failed_at_our_server_is_possibly_forged_partner_or_not() -> None:
+    """The failing result is kept for the core group; such mail waits for acceptance."""
+    dmarc = "Authentication-Results: mx.wijk.test; dmarc=fail header.from=gemeente.test"
+    spf = "Authentication-Results: mx.wijk.test; spf=fail smtp.mailfrom=elders.test"
+    partner = read(mail("p@gemeente.test", "A", dmarc))
+    stranger = read(mail("x@elders.test", "B", spf))
+    honest = read(mail("x@elders.test", "C"))
+
+    assert partner.auth_failure == "dmarc=fail (gemeente.test)"
+    assert stranger.auth_failure == "spf=fail (elders.test)"
+    assert honest.auth_failure is None
+    for forged in (partner, stranger):
+        assert forged.submission.awaiting_acceptance
+        assert forged.submission.auth_failure == forged.auth_failure
+
+
+def test_possibly_forged_mail_never_adds_a_version() -> None:
+    """Not even to an unknown sender's item under the same (forged) address."""
+    spf = "Authentication-Results: mx.wijk.test; spf=fail smtp.mailfrom=elders.test"
+    item = item_of("x@elders.test")
+    assert may_add_version(item, read(mail("x@elders.test", "v2")), [GEMEENTE, WONEN])
+    assert not may_add_version(item, read(mail("x@elders.test", "v2", spf)), [GEMEENTE, WONEN])

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.filing.submission import Filed
+from daemon.filing.submission import DateHint, Filed
 from daemon.model import (
     Document,
     DocumentHash,
@@ -18,11 +18,15 @@ from daemon.model import (
     Kind,
     Meeting,
     MeetingId,
+    MeetingStatus,
     SeriesId,
 )
 from daemon.ports.mail import MailLimits, RejectedAttachment, RejectReason
 from daemon.ports.outbox import message_id_for
+from daemon.publish import receipts
 from daemon.publish.receipts import (
+    MAX_LISTED,
+    MAX_TEXT_CHARS,
     NoReceipt,
     ReceiptTo,
     filed_receipt,
@@ -89,6 +93,7 @@ def blocker(address: str = "p@gemeente.test", sent: int = 0, **flags: bool) -> N
         our_address=OURS,
         sent_this_hour=sent,
         per_hour=5,
+        auth_failed=flags.get("forged", False),
     )
 
 
@@ -104,6 +109,8 @@ def blocker(address: str = "p@gemeente.test", sent: int = 0, **flags: bool) -> N
         ("", 0, {}, NoReceipt.NO_SENDER),
         (OURS, 0, {}, NoReceipt.OURSELVES),
         ("Wijkalliantie+stuk@Wijk.test", 0, {}, NoReceipt.OURSELVES),
+        # RFC 3834 §2: failed SPF/DKIM/DMARC at our server, likely forged: no backscatter.
+        ("p@gemeente.test", 0, {"forged": True}, NoReceipt.FORGED),
     ],
 )
 def test_receipt_blocker_follows_rfc_3834_and_the_hourly_limit(
@@ -241,3 +248,89 @@ def test_unreadable_receipt_promises_a_person_will_look() -> None:
     assert "Wijkbode kon die niet lezen. Een vrijwilliger kijkt ernaar" in dutch
     assert "A volunteer will look at it" in english
     assert receipt.auto_submitted == "auto-replied"
+
+
+# --- bounded: a hostile mail never makes a huge receipt ------------------------------
+
+
+def test_a_mail_with_ten_thousand_tiny_parts_gets_a_bounded_receipt() -> None:
+    """Every list shows MAX_LISTED entries and counts the rest; the footer stays."""
+    stored = [f"stuk-{n}.pdf" for n in range(990)]
+    rejected = [
+        RejectedAttachment(f"deel-{n}.txt", RejectReason.TOO_MANY, 3) for n in range(10_000)
+    ]
+    stranger = filed(Kind.STUK, "2027-03-01T10:00", ItemStatus.AWAITING_ACCEPTANCE)
+
+    mail = filed_receipt(to(), stranger, RULES, stored=stored, rejected=rejected)
+
+    dutch, english = dutch_and_english(mail.text)
+    for text in (dutch, english):
+        assert len(text) <= MAX_TEXT_CHARS
+        assert text.count("deel-") == MAX_LISTED
+        assert text.count("stuk-") == MAX_LISTED
+    assert "“stuk-19.pdf” en nog 970." in dutch
+    assert "“stuk-19.pdf” and 970 more." in english
+    assert "En nog 9980 bestanden niet opgeslagen." in dutch
+    assert "And 9980 more files not stored." in english
+    assert "[WB-42]" in dutch.splitlines()[-2]
+    assert len(mail.text.encode()) < 2 * MAX_TEXT_CHARS + 200
+
+
+def test_a_receipt_longer_than_the_bound_is_cut_between_lines_and_keeps_its_footer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The capped lists keep a receipt under the bound; the bound itself is the last guard."""
+    monkeypatch.setattr(receipts, "MAX_TEXT_CHARS", 2_000)
+    names = ["n" * 120 + f"-{n}.pdf" for n in range(MAX_LISTED)]
+    rejected = [RejectedAttachment("r" * 300 + f"-{n}", RejectReason.EMPTY, 0) for n in range(30)]
+
+    mail = version_receipt(
+        to(),
+        filed(Kind.STUK, "2027-03-01T10:00").item,
+        2,
+        APRIL,
+        RULES,
+        received_at=datetime(2027, 3, 1, 10, tzinfo=TZ),
+        stored=names,
+        rejected=rejected,
+    )
+
+    dutch, english = dutch_and_english(mail.text)
+    assert len(dutch) <= 2_000
+    assert "(Dit bericht is ingekort.)" in dutch
+    assert "(This message was shortened.)" in english
+    assert english.splitlines()[-1] == "This is an automatic message from Wijkbode."
+
+
+# --- a date hint that names no meeting, or a cancelled one ---------------------------
+
+
+def test_a_date_naming_no_meeting_is_told_plainly() -> None:
+    plain = filed(Kind.STUK, "2027-03-01T10:00")
+    hinted = replace(plain, hint=DateHint(datetime(2027, 4, 13).date(), None))
+
+    dutch, english = dutch_and_english(filed_receipt(to(), hinted, RULES).text)
+
+    assert (
+        "Op dinsdag 13 april 2027, de datum die u gaf, is geen vergadering gepland; daarom is"
+        " het naar de eerste vergadering gegaan die het kan opnemen."
+    ) in dutch
+    assert "No meeting is planned on Tuesday 13 April 2027, the date you gave" in english
+    assert "Vergadering: Wijkalliantie, dinsdag 6 april 2027, 19:30." in dutch
+
+
+def test_a_cancelled_meeting_asked_for_is_told_plainly() -> None:
+    cancelled = replace(APRIL, status=MeetingStatus.CANCELLED)
+    at = datetime(2027, 3, 1, 10, tzinfo=TZ)
+    assignment = assign(Kind.STUK, at, [cancelled, MAY], RULES, TZ, target=APRIL.id)
+    item = replace(filed(Kind.STUK, "2027-03-01T10:00").item, meeting=MAY.id)
+    moved = Filed(item, assignment, cancelled, DateHint(APRIL.start.date(), cancelled))
+
+    dutch, english = dutch_and_english(filed_receipt(to(), moved, RULES).text)
+
+    assert (
+        "De vergadering van dinsdag 6 april 2027, 19:30 is afgelast; daarom is het naar de"
+        " volgende vergadering gegaan."
+    ) in dutch
+    assert "The meeting of Tuesday 6 April 2027, 19:30 is cancelled" in english
+    assert "Vergadering: Wijkalliantie, dinsdag 18 mei 2027, 19:30." in dutch
