@@ -7,16 +7,24 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import config_from, local_iso, parse_instant, print_json, synced_store
+from daemon.cli.agenda_view import agenda_text, find_meeting
+from daemon.cli.common import (
+    config_from,
+    for_people,
+    local_iso,
+    parse_instant,
+    print_json,
+    synced_store,
+)
 from daemon.config import Config
 from daemon.errors import ConfigError
 from daemon.filing.submission import Filed, FilingRules, Submission, file_submission
 from daemon.i18n import Translator
 from daemon.mail.senders import is_partner
-from daemon.model import Item, Kind, Meeting, MeetingId
+from daemon.model import Item, Kind, Meeting
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
+from daemon.publish.receipts import item_number
 from daemon.publish.room_feed import queue_item_post
-from daemon.rules.assignment import next_meeting
 
 KIND_CHOICES = {kind.value: kind for kind in Kind} | {"tk": Kind.TER_KENNISGEVING}
 
@@ -56,8 +64,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     agenda.add_argument(
         "meeting",
         nargs="?",
-        metavar="MEETING-ID",
-        help="vergadering (standaard de volgende) / meeting (default the next one)",
+        metavar="MEETING",
+        help=(
+            "vergadering: id, reeks of datum (standaard de volgende) "
+            "/ meeting: id, series or date (default the next one)"
+        ),
     )
     agenda.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
     agenda.set_defaults(handler=show_agenda)
@@ -91,7 +102,7 @@ def file_item(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(describe_filed(filed, Translator(config.language, config.timezone)))
+    print(for_people(config, lambda _: describe_filed(filed, _)))
     return 0
 
 
@@ -109,7 +120,7 @@ async def _file(config: Config, submission: Submission, now: datetime) -> Filed:
 
 def describe_filed(filed: Filed, _: Translator) -> str:
     item, meeting = filed.item, filed.assignment.meeting
-    lines = [_("Filed as item {id}: {title}", id=item.id, title=item.title)]
+    lines = [_("Filed as item {id}: {title}", id=item_number(item.id), title=item.title)]
     if meeting is None:
         lines.append(_("Meeting: not planned yet"))
     else:
@@ -131,20 +142,15 @@ def show_agenda(args: argparse.Namespace) -> int:
     config = config_from(args)
     meeting, items = asyncio.run(_agenda(config, args.meeting, datetime.now(UTC)))
     if args.json:
-        print_json({"meeting": meeting.id, "items": [item_json(i, config) for i in items]})
-        return 0
-    _ = Translator(config.language, config.timezone)
-    print(f"{meeting.title}, {_.when(meeting.start)} ({meeting.id})")
-    for number, item in enumerate(items, start=1):
-        flags = " ".join(
-            flag
-            for flag, on in (
-                (_("late"), item.late),
-                (_("not ready for decision"), not item.decision_ready),
-            )
-            if on
+        print_json(
+            {
+                "meeting": meeting.id,
+                "cancelled": meeting.cancelled,
+                "items": [item_json(i, config) for i in items],
+            }
         )
-        print(f"{number:>3}. [{item.kind.value}] {item.title} — {item.submitter} {flags}".rstrip())
+        return 0
+    print(agenda_text(meeting, items, config))
     return 0
 
 
@@ -152,20 +158,7 @@ async def _agenda(
     config: Config, meeting_id: str | None, now: datetime
 ) -> tuple[Meeting, list[Item]]:
     async with synced_store(config, now) as store, store.reading() as tx:
-        if meeting_id is None:
-            meeting = next_meeting(await tx.meetings(config.default_series), now)
-            if meeting is None:
-                raise ConfigError(
-                    "er is nog geen volgende vergadering gepland (no next meeting planned yet)"
-                )
-        else:
-            found = await tx.meeting(MeetingId(meeting_id))
-            if found is None:
-                raise ConfigError(
-                    f"onbekende vergadering {meeting_id!r}; zie `wijkbode meetings` "
-                    f"(unknown meeting; see `wijkbode meetings`)"
-                )
-            meeting = found
+        meeting = await find_meeting(tx, config, meeting_id, now)
         return meeting, await tx.items_for_meeting(meeting.id)
 
 
