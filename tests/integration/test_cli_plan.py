@@ -78,6 +78,7 @@ def test_a_stuk_exactly_at_its_deadline_is_on_time(tmp_path: Path) -> None:
         "meeting": APRIL,
         "late": False,
         "decision_ready": True,
+        "status": "filed",
     }
 
 
@@ -98,6 +99,7 @@ def test_a_stuk_one_second_late_moves_to_the_next_meeting_niet_besluitrijp(tmp_p
         "meeting": "wijkalliantie-2027-05-18",
         "late": True,
         "decision_ready": False,
+        "status": "filed",
     }
 
 
@@ -147,6 +149,7 @@ def test_agenda_shows_items_in_agenda_order_with_status(tmp_path: Path) -> None:
 
 
 def test_agenda_of_an_unknown_meeting_is_a_clear_error(tmp_path: Path) -> None:
+    wijkbode_json("file", "--kind", "stuk", "--title", "Iets", state_dir=tmp_path)
     result = wijkbode("--config", str(EXAMPLE), "--state-dir", str(tmp_path), "agenda", "nope")
     assert result.returncode == 2
     assert "onbekende vergadering 'nope'" in result.stderr
