@@ -7,7 +7,15 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import config_from, local_iso, parse_instant, print_json, synced_store
+from daemon.cli.agenda_view import agenda_text, find_meeting
+from daemon.cli.common import (
+    config_from,
+    for_people,
+    local_iso,
+    parse_instant,
+    print_json,
+    synced_store,
+)
 from daemon.config import Config
 from daemon.config.checks import address
 from daemon.errors import ConfigError
@@ -15,10 +23,10 @@ from daemon.filing.submission import Filed, FilingRules, Submission, file_submis
 from daemon.filing.tags import MAX_TITLE_CHARS
 from daemon.i18n import Translator
 from daemon.mail.senders import is_partner
-from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId
+from daemon.model import Item, ItemStatus, Kind, Meeting
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
+from daemon.publish.receipts import item_number
 from daemon.publish.room_feed import queue_item_post
-from daemon.rules.assignment import next_meeting
 from daemon.safe_text import untrusted
 
 KIND_CHOICES = {kind.value: kind for kind in Kind} | {"tk": Kind.TER_KENNISGEVING}
@@ -59,8 +67,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     agenda.add_argument(
         "meeting",
         nargs="?",
-        metavar="MEETING-ID",
-        help="vergadering (standaard de volgende) / meeting (default the next one)",
+        metavar="MEETING",
+        help=(
+            "vergadering: id, reeks of datum (standaard de volgende) "
+            "/ meeting: id, series or date (default the next one)"
+        ),
     )
     agenda.add_argument("--json", action="store_true", help="uitvoer als JSON / JSON output")
     agenda.set_defaults(handler=show_agenda)
@@ -96,7 +107,7 @@ def file_item(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(describe_filed(filed, Translator(config.language, config.timezone)))
+    print(for_people(config, lambda _: describe_filed(filed, _)))
     return 0
 
 
@@ -136,7 +147,7 @@ def _checked_sender(sender: str) -> str:
 
 def describe_filed(filed: Filed, _: Translator) -> str:
     item, meeting = filed.item, filed.assignment.meeting
-    lines = [_("Filed as item {id}: {title}", id=item.id, title=item.title)]
+    lines = [_("Filed as item {id}: {title}", id=item_number(item.id), title=item.title)]
     if item.status is ItemStatus.AWAITING_ACCEPTANCE:
         # Not on any agenda yet: "on time" and "ready for decision" would promise too much.
         lines.append(_("Status: awaiting acceptance by the core group."))
@@ -170,20 +181,15 @@ def show_agenda(args: argparse.Namespace) -> int:
     config = config_from(args)
     meeting, items = asyncio.run(_agenda(config, args.meeting, datetime.now(UTC)))
     if args.json:
-        print_json({"meeting": meeting.id, "items": [item_json(i, config) for i in items]})
-        return 0
-    _ = Translator(config.language, config.timezone)
-    print(f"{meeting.title}, {_.when(meeting.start)} ({meeting.id})")
-    for number, item in enumerate(items, start=1):
-        flags = " ".join(
-            flag
-            for flag, on in (
-                (_("late"), item.late),
-                (_("not ready for decision"), not item.decision_ready),
-            )
-            if on
+        print_json(
+            {
+                "meeting": meeting.id,
+                "cancelled": meeting.cancelled,
+                "items": [item_json(i, config) for i in items],
+            }
         )
-        print(f"{number:>3}. [{item.kind.value}] {item.title} — {item.submitter} {flags}".rstrip())
+        return 0
+    print(agenda_text(meeting, items, config))
     return 0
 
 
@@ -191,20 +197,7 @@ async def _agenda(
     config: Config, meeting_id: str | None, now: datetime
 ) -> tuple[Meeting, list[Item]]:
     async with synced_store(config, now) as store, store.reading() as tx:
-        if meeting_id is None:
-            meeting = next_meeting(await tx.meetings(config.default_series), now)
-            if meeting is None:
-                raise ConfigError(
-                    "er is nog geen volgende vergadering gepland (no next meeting planned yet)"
-                )
-        else:
-            found = await tx.meeting(MeetingId(meeting_id))
-            if found is None:
-                raise ConfigError(
-                    f"onbekende vergadering {meeting_id!r}; zie `wijkbode meetings` "
-                    f"(unknown meeting; see `wijkbode meetings`)"
-                )
-            meeting = found
+        meeting = await find_meeting(tx, config, meeting_id, now)
         return meeting, await tx.items_for_meeting(meeting.id)
 
 
@@ -218,4 +211,8 @@ def item_json(item: Item, config: Config) -> dict[str, Any]:
         "late": item.late,
         "decision_ready": item.decision_ready,
         "status": item.status.value,
+        # Every name a document arrived under, as the receipt and the room post list them.
+        "documents": [d.filename for d in item.documents],
+        # Our mail server's failing SPF/DKIM/DMARC result; null when nothing failed.
+        "possibly_forged": item.auth_failure,
     }

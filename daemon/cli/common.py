@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from daemon.config import Config, load_config
 from daemon.engine.plan_sync import sync_plan
 from daemon.errors import ConfigError
+from daemon.i18n import Translator
 from daemon.store import Store
 
 Handler = Callable[[argparse.Namespace], int]
+ENGLISH_RULE = "— English —"  # as in bilingual mail and chat messages
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -55,8 +57,24 @@ def parse_instant(text: str, tz: ZoneInfo, option: str) -> datetime:
 
 
 def local_iso(moment: datetime, tz: ZoneInfo) -> str:
-    """ISO 8601 with the local UTC offset, as the JSON output promises."""
-    return moment.astimezone(tz).isoformat()
+    """ISO 8601 with the local UTC offset and whole seconds, as the JSON output promises.
+
+    The store keeps microseconds; a reader of the JSON has no use for them.
+    """
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+def translators(config: Config) -> list[Translator]:
+    """The languages a person reads: ``nl`` is Dutch with English alongside, as the
+    configuration promises; ``en`` is English only."""
+    if config.language == "nl":
+        return [Translator("nl", config.timezone), Translator("en", config.timezone)]
+    return [Translator(config.language, config.timezone)]
+
+
+def for_people(config: Config, render: Callable[[Translator], str]) -> str:
+    """A message in the configured language(s): Dutch, then English under a rule."""
+    return f"\n\n{ENGLISH_RULE}\n".join(render(t) for t in translators(config))
 
 
 def print_json(value: Any) -> None:
