@@ -5,6 +5,14 @@ The one place where each kind of job states its policy. The scheduler asks
 ``Skip`` is recorded with its reason, so ``wijkbode schedule`` shows why a
 reminder never went out. A job on time takes the same path as a late one, so
 "late" needs no special case: a policy only asks whether sending *now* helps.
+
+One question comes before every policy: was the job's moment already past
+when its subject came to exist? A reminder "7 days before" of an afspraak due
+in 3 days, or of a meeting planned at short notice, would go out the moment
+the subject is made, right beside its confirmation or announcement, and tell
+nothing new: it is skipped and recorded. What such a subject does get is its
+own short-notice rule: an announcement goes out at once saying it is short
+notice, and a package or agenda goes out late rather than never.
 """
 
 from __future__ import annotations
@@ -43,6 +51,12 @@ class Job(Protocol):
     @property
     def target_at(self) -> datetime: ...
 
+    @property
+    def due_at(self) -> datetime: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Fire:
@@ -68,6 +82,10 @@ _DEADLINE_PASSED = Skip("de termijn is al verstreken (the deadline has passed)")
 _NO_AGREEMENT = Skip("de afspraak bestaat niet meer (the agreement no longer exists)")
 _CLOSED = Skip("de afspraak is al gesloten (the agreement is already closed)")
 _OVERDUE = Skip("de afspraak is al over tijd (the agreement is already overdue)")
+_BEFORE_SUBJECT = Skip(
+    "het moment was al voorbij toen het onderwerp ontstond"
+    " (the moment had passed before its subject existed)"
+)
 
 
 def _meeting_ahead(job: Job, subject: Subject, now: datetime) -> Decision:
@@ -151,4 +169,19 @@ def policy_for(moment: str) -> Policy:
 
 def decide(job: Job, subject: Subject, now: datetime) -> Decision:
     """Whether ``job`` (due at or before ``now``) should fire now."""
+    if _is_reminder(job.moment) and job.due_at < _existed_since(job, subject):
+        return _BEFORE_SUBJECT
     return policy_for(job.moment)(job, subject, now)
+
+
+def _is_reminder(moment: str) -> bool:
+    """A moment that only reminds of something ahead (a deadline, a meeting, an afspraak)."""
+    return moment == AGREEMENT_REMINDER or moment.startswith(DEADLINE_REMINDER_PREFIX)
+
+
+def _existed_since(job: Job, subject: Subject) -> datetime:
+    """Since when the subject exists: an afspraak since it was made; a meeting since
+    Wijkbode planned the job (a meeting came to exist for it when it entered the plan)."""
+    if isinstance(subject, Agreement):
+        return subject.created_at
+    return job.created_at
