@@ -20,6 +20,9 @@ _BIDI_CONTROLS = dict.fromkeys(
 _MENTION = re.compile(r"@(?=[\w.-])")
 WORD_JOINER = "\u2060"
 DEFAULT_LIMIT = 300
+# Characters that draw nothing although Unicode calls them letters or marks, not
+# format characters (Hangul fillers, the braille blank, the combining grapheme joiner).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 
 
 def untrusted(text: str, limit: int = DEFAULT_LIMIT, *, multiline: bool = False) -> str:
@@ -46,3 +49,11 @@ def untrusted_html(text: str, limit: int = DEFAULT_LIMIT, *, multiline: bool = F
     """``untrusted`` and then HTML-escaped; newlines become ``<br>`` when ``multiline``."""
     escaped = html.escape(untrusted(text, limit, multiline=multiline), quote=True)
     return escaped.replace("\n", "<br>") if multiline else escaped
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows as nothing once made safe: only whitespace, zero-width and
+    bidi characters (U+200B, U+200C, U+200D, U+2060, U+FEFF, ...), or blank letters.
+    Such a title counts as no title at all."""
+    shown = untrusted(text, max(len(text), 1))
+    return all(ch.isspace() or ch in _BLANK_LETTERS for ch in shown)

@@ -38,7 +38,7 @@ from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.room_feed import queue_item_post
 from daemon.rules.assignment import deadline, next_meeting
 from daemon.rules.visibility import PRIVATE, Asker, SeriesVisibility, Surface, may_show
-from daemon.safe_text import untrusted
+from daemon.safe_text import is_blank, untrusted
 from daemon.store import Tx
 
 CONFIRMED = "✅"
@@ -271,7 +271,7 @@ async def record_agreement(
 def pinned_title(body: str, documents: Sequence[IncomingDocument]) -> tuple[str, str]:
     """A pinned message's first line as title (else its file name); the rest is the text."""
     lines = body.replace("\r\n", "\n").split("\n")
-    while lines and not lines[0].strip():
+    while lines and is_blank(lines[0]):  # zero-width characters show as nothing too
         lines.pop(0)
     if not lines:
         return (documents[0].filename if documents else "(bericht zonder tekst)"), ""

@@ -23,9 +23,10 @@ from datetime import date, datetime
 from difflib import get_close_matches
 
 from daemon.chat.afspraak import Mention, RecordAgreement, parse_agreement
-from daemon.filing.tags import MAX_TITLE_CHARS, parse_subject
+from daemon.filing.tags import MAX_TITLE_CHARS, NO_SUBJECT, parse_subject
 from daemon.i18n import mark
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
+from daemon.safe_text import is_blank
 
 # --- requests -----------------------------------------------------------------------
 
@@ -261,9 +262,10 @@ def _filing(match: re.Match[str], known_series: Collection[str]) -> FileItem | B
     if direct and kind is not Kind.AGENDAPUNT:
         return BadFiling(DIRECT_ONLY_AGENDAPUNT)
     title_line, text = _title_and_text(match["rest"])
-    if not title_line:
-        return BadFiling(EMPTY_TITLE)
     info = parse_subject(title_line, known_series)
+    # A title of only tags or of characters that show as nothing (U+200B ...) is none.
+    if is_blank(title_line) or info.title == NO_SUBJECT:
+        return BadFiling(EMPTY_TITLE)
     if len(title_line) > MAX_TITLE_CHARS:
         # The whole first line stays readable in the text; the title is cut.
         text = f"{title_line}\n\n{text}".strip()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from daemon.model import Kind, SeriesId
+from daemon.safe_text import is_blank
 
 NO_SUBJECT = "(geen onderwerp)"
 MAX_TITLE_CHARS = 200
@@ -157,7 +158,7 @@ def _title(text: str) -> str:
     while (prefix := _PREFIX.match(title)) is not None:
         title = title[prefix.end() :].lstrip(_SEPARATORS)
     title = title.rstrip(_SEPARATORS)
-    if not title:
+    if is_blank(title):  # "" or only zero-width characters: it would show as empty
         return NO_SUBJECT
     if len(title) > MAX_TITLE_CHARS:
         return title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
