@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from daemon.ports.mailbox import RawMail
@@ -40,6 +40,36 @@ def parse_internaldate(text: bytes) -> datetime | None:
         int(year), month_number, int(day), int(hour), int(minute), int(second), tzinfo=zone
     )
     return local.astimezone(UTC)
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """An IMAP sequence set of UIDs, runs collapsed: ``1:3,7,9:10``."""
+    ordered = sorted(set(uids))
+    runs: list[str] = []
+    start = previous = None
+    for uid in ordered:
+        if previous is not None and uid == previous + 1:
+            previous = uid
+            continue
+        if start is not None:
+            runs.append(str(start) if start == previous else f"{start}:{previous}")
+        start = previous = uid
+    if start is not None:
+        runs.append(str(start) if start == previous else f"{start}:{previous}")
+    return ",".join(runs)
+
+
+def parse_sizes(data: Sequence[object]) -> dict[int, int]:
+    """UID -> RFC822.SIZE from a ``UID FETCH set (UID RFC822.SIZE)`` answer."""
+    sizes: dict[int, int] = {}
+    for item in data:
+        text = item if isinstance(item, bytes) else None
+        if text is None:
+            continue
+        uid, size = _UID.search(text), _SIZE.search(text)
+        if uid is not None and size is not None:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
 
 
 def parse_fetch(data: Sequence[object], uidvalidity: int) -> list[RawMail]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from daemon.backoff import Backoff
@@ -71,12 +71,18 @@ class ResilientMailSource:
     async def uidvalidity(self) -> int:
         return await self._retrying("uidvalidity", self._source.uidvalidity)
 
-    async def fetch_after(self, uid: int, limit: int) -> list[RawMail]:
-        return await self._retrying("fetch", lambda: self._source.fetch_after(uid, limit))
+    async def fetch_after(
+        self, uid: int, limit: int, max_bytes: int | None = None
+    ) -> list[RawMail]:
+        return await self._retrying(
+            "fetch", lambda: self._source.fetch_after(uid, limit, max_bytes)
+        )
 
-    async def move(self, uid: int, folder: str, *, uidvalidity: int | None = None) -> None:
+    async def move(
+        self, uids: Sequence[int], folder: str, *, uidvalidity: int | None = None
+    ) -> None:
         await self._retrying(
-            "move", lambda: self._source.move(uid, folder, uidvalidity=uidvalidity)
+            "move", lambda: self._source.move(uids, folder, uidvalidity=uidvalidity)
         )
 
     async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:

@@ -25,7 +25,7 @@ from imap_tools import BaseMailBox, MailBox, MailBoxUnencrypted
 from imap_tools.errors import MailboxStarttlsError, MailboxTaggedResponseError
 from imap_tools.utils import check_command_status, encode_folder
 
-from connectors.imap.fetch import FETCH_ITEMS, parse_fetch
+from connectors.imap.fetch import FETCH_ITEMS, parse_fetch, parse_sizes, uid_set
 from connectors.imap.folders import INBOX, FolderLayout, delimiter_from, personal_prefix
 from connectors.imap.idle_lines import IdleLines
 from daemon.errors import PermanentError, TransientError
@@ -164,8 +164,12 @@ class ImapSession:
 
     # -- the MailSource operations ------------------------------------------
 
-    def fetch_after(self, uid: int, limit: int) -> list[RawMail]:
-        """Up to ``limit`` mails above ``uid``, oldest first, fetched without setting \\Seen."""
+    def fetch_after(self, uid: int, limit: int, max_bytes: int | None = None) -> list[RawMail]:
+        """Up to ``limit`` mails above ``uid``, oldest first, fetched without setting \\Seen.
+
+        With ``max_bytes`` the batch stops before the mail that would pass it (but holds
+        at least one). Two round trips for the whole batch: the sizes, then the mails.
+        """
         if uid < 0 or limit < 1:
             raise ValueError(f"fetch_after needs uid >= 0 and limit >= 1, not {uid}, {limit}")
         # Dovecot runs a SEARCH on the folder as this session last saw it and only
@@ -176,36 +180,59 @@ class ImapSession:
         found = self._mailbox.uids(f"UID {uid + 1}:*", charset=None)
         # "n+1:*" always matches the highest UID, even when it is below n+1.
         newer = sorted(u for u in (int(x) for x in found) if u > uid)[:limit]
-        mails: list[RawMail] = []
-        for wanted in newer:
-            mails += [m for m in self._fetch_one(wanted) if m.uid == wanted]
-        return mails
+        if max_bytes is not None and len(newer) > 1:
+            newer = self._within(newer, max_bytes)
+        if not newer:
+            return []
+        wanted = set(newer)
+        # A mail moved away meanwhile is simply absent from the answer.
+        return sorted((m for m in self._fetch(newer) if m.uid in wanted), key=lambda m: m.uid)
+
+    def _within(self, uids: list[int], max_bytes: int) -> list[int]:
+        """The first of ``uids`` whose sizes add up to at most ``max_bytes`` (one at least)."""
+        typ, data = self._client.uid("FETCH", uid_set(uids), "(UID RFC822.SIZE)")
+        check_command_status((typ, data), MailboxTaggedResponseError)
+        sizes = parse_sizes(data)
+        chosen: list[int] = []
+        total = 0
+        for uid in uids:
+            total += sizes.get(uid, 0)
+            if chosen and total > max_bytes:
+                break
+            chosen.append(uid)
+        return chosen
+
+    def _fetch(self, uids: Sequence[int]) -> list[RawMail]:
+        typ, data = self._client.uid("FETCH", uid_set(uids), FETCH_ITEMS)
+        check_command_status((typ, data), MailboxTaggedResponseError)
+        return parse_fetch(data, self.uidvalidity)
 
     def _fetch_one(self, uid: int) -> list[RawMail]:
-        typ, data = self._client.uid("FETCH", str(uid), FETCH_ITEMS)
-        check_command_status((typ, data), MailboxTaggedResponseError)
-        return parse_fetch(data, self.uidvalidity)  # empty when it was moved away meanwhile
+        return self._fetch([uid])  # empty when it was moved away meanwhile
 
-    def move(self, uid: int, folder: str, uidvalidity: int | None) -> None:
-        """Move exactly mail ``uid`` to our folder ``folder``; nothing else is touched."""
+    def move(self, uids: Sequence[int], folder: str, uidvalidity: int | None) -> None:
+        """Move exactly mails ``uids`` to our folder ``folder`` in one command; nothing else
+        is touched. A mail already gone is no error."""
+        if not uids:
+            return
         if uidvalidity is not None and uidvalidity != self.uidvalidity:
             raise PermanentError(
                 f"UIDVALIDITY of {self.folder} is now {self.uidvalidity}, not {uidvalidity}: "
-                f"UID {uid} may name another mail, so it is not moved"
+                f"UIDs {uid_set(uids)} may name other mail, so they are not moved"
             )
-        self._move_selected(uid, quoted(self.ensure_folder(folder)))
+        self._move_selected(uid_set(uids), quoted(self.ensure_folder(folder)))
 
-    def _move_selected(self, uid: int, target: str) -> None:
-        """Move mail ``uid`` of the selected folder to the (quoted) folder ``target``."""
+    def _move_selected(self, uids: str, target: str) -> None:
+        """Move the mails ``uids`` (a UID set) of the selected folder to ``target`` (quoted)."""
         if self._use_move:
-            self._command("MOVE", self._client.uid("MOVE", str(uid), target))
+            self._command("MOVE", self._client.uid("MOVE", uids, target))
             return
-        self._command("COPY", self._client.uid("COPY", str(uid), target))
-        self._command("STORE", self._client.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)"))
+        self._command("COPY", self._client.uid("COPY", uids, target))
+        self._command("STORE", self._client.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)"))
         if "UIDPLUS" in self.capabilities:
-            # UID EXPUNGE removes only this mail; a plain EXPUNGE would also remove
+            # UID EXPUNGE removes only these mails; a plain EXPUNGE would also remove
             # whatever a person flagged \Deleted, so without UIDPLUS the flag stays.
-            self._command("EXPUNGE", self._client.uid("EXPUNGE", str(uid)))
+            self._command("EXPUNGE", self._client.uid("EXPUNGE", uids))
 
     def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
         """Move the mail with these bytes from our ``folder`` back to the intake folder.
@@ -222,7 +249,7 @@ class ImapSession:
             for uid in self._mailbox.uids(criteria, charset=None):
                 found = [m for m in self._fetch_one(int(uid)) if m.uid == int(uid)]
                 if found and hashlib.sha256(found[0].raw).hexdigest() == content_sha256:
-                    self._move_selected(int(uid), quoted(self.folder))
+                    self._move_selected(str(int(uid)), quoted(self.folder))
                     return True
             return False
         finally:

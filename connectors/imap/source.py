@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -93,11 +93,15 @@ class ImapMailSource:
     async def uidvalidity(self) -> int:
         return self._connected().uidvalidity
 
-    async def fetch_after(self, uid: int, limit: int) -> list[RawMail]:
-        return await self._call("fetch", self._connected().fetch_after, uid, limit)
+    async def fetch_after(
+        self, uid: int, limit: int, max_bytes: int | None = None
+    ) -> list[RawMail]:
+        return await self._call("fetch", self._connected().fetch_after, uid, limit, max_bytes)
 
-    async def move(self, uid: int, folder: str, *, uidvalidity: int | None = None) -> None:
-        await self._call("move", self._connected().move, uid, folder, uidvalidity)
+    async def move(
+        self, uids: Sequence[int], folder: str, *, uidvalidity: int | None = None
+    ) -> None:
+        await self._call("move", self._connected().move, uids, folder, uidvalidity)
 
     async def move_back(self, folder: str, message_id: str | None, content_sha256: str) -> bool:
         """``QuarantineReturn``: a quarantined mail back into the intake folder."""

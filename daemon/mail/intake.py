@@ -1,44 +1,43 @@
 """The mail intake: every mail in the folder becomes exactly one item (or a quarantine entry).
 
-Per mail, in this order (ARCHITECTURE.md, "Following one mail"):
+Mail is fetched in batches (one ``UID FETCH`` of a set, bounded in count and
+bytes; a single new mail is a batch of one). Per batch, in this order:
 
 1. handled before under this (UIDVALIDITY, UID)? then only the move is left;
-2. parse, in a worker with a time limit, with attempts counted in the store
-   before each try; after ``parse_attempts`` failures the mail is quarantined;
-3. the same mail filed before (same Message-ID and content hash, e.g. after
-   the folder was renumbered, or delivered twice: the hash leaves out the trace
-   fields servers add on delivery)? then it is recorded as a repeat, never refiled;
-4. its files are written to the content-addressed document store, then ONE
-   transaction files the item (or version), records the mail as handled,
-   advances the folder position and adds the receipt and room post to the outbox;
-5. the outbox is woken; only then is the mail moved out of the folder.
+2. parse, in parallel in the parser's workers, each with a time limit and its
+   attempts counted in the store before each try; after ``parse_attempts``
+   failures a mail is quarantined (``reading.py``);
+3. each mail's files are written to the content-addressed document store;
+4. ONE transaction for the batch records, per mail: a repeat when the same mail
+   was filed before (same Message-ID and content hash, e.g. after the folder was
+   renumbered, or delivered twice: the hash leaves out the trace fields servers
+   add on delivery), else the item (or version) or the quarantine entry; the mail
+   as handled, the folder position, and the receipt and room post in the outbox;
+5. the outbox is woken; only then are the mails moved out of the folder (one
+   ``UID MOVE`` of a set per target folder).
 
-A crash anywhere repeats at most the move. IDLE only wakes the loop: the
+A crash anywhere repeats at most the moves. IDLE only wakes the loop: the
 truth is always a UID search above the last handled UID. Mail is never deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from daemon.clock import Clock
 from daemon.errors import PermanentError, TransientError
-from daemon.filing.submission import IncomingDocument
 from daemon.mail.outcomes import Arrival, file_mail, record_repeat
 from daemon.mail.quarantine import quarantine_mail
+from daemon.mail.reading import Reading, Unreadable, read_batch
 from daemon.mail.settings import IntakeSettings
-from daemon.mail.understand import understand
-from daemon.model import DocumentHash
-from daemon.ports.mail import ParsedMail, UnparseableMail
 from daemon.ports.mailbox import MailSource, QuarantineReturn, RawMail
 from daemon.ports.parser import MailParser
-from daemon.store import Store
+from daemon.store import Store, Tx
 from daemon.store.mail import HandledMail, MailOutcome, QuarantineStatus
 
 __all__ = ["MailIntake"]
@@ -103,20 +102,20 @@ class MailIntake:
 
     async def _pass(self) -> bool:
         """False when the folder got a new UIDVALIDITY meanwhile (a reconnect may show one)."""
-        folder = self._settings.folder
+        folder, settings = self._settings.folder, self._settings
         uidvalidity = await self._source.uidvalidity()
         last_uid = await self._position(uidvalidity)
         async with self._store.reading() as tx:
             unmoved = await tx.unmoved_mail(folder, uidvalidity)
-        for handled in unmoved:
-            await self._move(handled)
+        await self._move(unmoved)
         await self._return_requested()
-        while batch := await self._source.fetch_after(last_uid, self._settings.batch_size):
-            for mail in batch:
-                if mail.uidvalidity != uidvalidity:
-                    return False
-                await self.handle(mail)
-                last_uid = mail.uid
+        while batch := await self._source.fetch_after(
+            last_uid, settings.batch_size, settings.batch_bytes
+        ):
+            if any(mail.uidvalidity != uidvalidity for mail in batch):
+                return False
+            await self.handle_batch(batch)
+            last_uid = batch[-1].uid
         return True
 
     async def _position(self, uidvalidity: int) -> int:
@@ -135,97 +134,88 @@ class MailIntake:
             await tx.set_folder_state(folder, uidvalidity, 0, at=self._clock.now())
         return 0
 
-    # --- one mail -------------------------------------------------------------
+    # --- a batch of mails -------------------------------------------------------
 
     async def handle(self, mail: RawMail) -> HandledMail:
         """Handle one mail exactly once and move it out of the folder."""
-        async with self._store.reading() as tx:
-            handled = await tx.handled_mail(self._settings.folder, mail.uidvalidity, mail.uid)
-        if handled is None:
-            handled = await self._handle_new(mail)
-            self._on_enqueued()
-            if self._settings.crash_after_commit:
-                _crash_for_test(mail)
-        await self._move(handled)
+        [handled] = await self.handle_batch([mail])
         return handled
 
-    async def _handle_new(self, mail: RawMail) -> HandledMail:
-        content_sha256 = hashlib.sha256(mail.raw).hexdigest()
-        parsed = await self._parse(mail)
-        if isinstance(parsed, str):
-            return await self._quarantine(mail, content_sha256, parsed)
+    async def handle_batch(self, mails: Sequence[RawMail]) -> list[HandledMail]:
+        """Handle each mail exactly once, recorded in one transaction, then move them.
+
+        Mails handled before (a crash after the commit) are only moved. A single new
+        mail is a batch of one: live mail never waits for a batch to fill.
+        """
+        folder = self._settings.folder
         async with self._store.reading() as tx:
-            # The raw hash too: mail recorded before the identity left out trace fields.
-            earlier = await tx.filed_before(
-                parsed.message_id, parsed.content_sha256, content_sha256
-            )
-        if earlier is not None:
+            known = {m.uid: await tx.handled_mail(folder, m.uidvalidity, m.uid) for m in mails}
+        new = [mail for mail in mails if known[mail.uid] is None]
+        if new:
+            readings = await read_batch(
+                new, store=self._store, parser=self._parser,
+                settings=self._settings, clock=self._clock,
+            )  # fmt: skip
+            for handled in await self._record_all(readings):
+                known[handled.uid] = handled
+            self._on_enqueued()
+            if self._settings.crash_after_commit:
+                _crash_for_test(new[-1])
+        done = [h for h in (known[m.uid] for m in mails) if h is not None]
+        await self._move(done)
+        return done
+
+    async def _record_all(self, readings: Sequence[Reading]) -> list[HandledMail]:
+        """One transaction for the batch; if it fails, one per mail, so that one mail
+        the code cannot handle does not hold back the others."""
+        try:
             async with self._store.transaction() as tx:
-                return await record_repeat(tx, self._settings, mail, earlier, self._clock.now())
-        return await self._file(mail, parsed)
-
-    async def _parse(self, mail: RawMail) -> ParsedMail | str:
-        """The parsed mail, or the reason to quarantine it after too many failed attempts."""
-        folder, limit = self._settings.folder, self._settings.parse_attempts
-        key = (folder, mail.uidvalidity, mail.uid)
-        while True:
+                return [await self._record(tx, reading) for reading in readings]
+        except Exception:
+            if len(readings) == 1:
+                raise
+            log.exception("a batch of %d mails failed; handling them one by one", len(readings))
+        handled = []
+        for reading in readings:
             async with self._store.transaction() as tx:
-                attempt = await tx.count_attempt(*key, at=self._clock.now())
-                _, last_error = await tx.attempt_state(*key)
-            if attempt > limit:
-                return last_error or f"gave_up: {limit} attempts did not finish"
-            try:
-                return await self._parser.parse(mail.raw)
-            except UnparseableMail as refused:
-                log.warning("mail %s/%s attempt %d/%d: %s", mail.uidvalidity, mail.uid,
-                            attempt, limit, refused.reason)  # fmt: skip
-                async with self._store.transaction() as tx:
-                    await tx.record_attempt_error(*key, refused.reason)
+                handled.append(await self._record(tx, reading))
+        return handled
 
-    async def _file(self, mail: RawMail, parsed: ParsedMail) -> HandledMail:
-        settings = self._settings
-        received_at = self._now() if settings.received_at_from_clock else mail.internaldate
-        understood = understand(
-            parsed,
-            received_at,
-            partners=settings.partners,
-            authserv_id=settings.authserv_id,
-            known_series=settings.filing.rules.keys(),
-        )
-        documents = await self._store_documents(parsed)
-        arrival = Arrival(mail, parsed, understood, documents, self._clock.now())
-        async with self._store.transaction() as tx:
-            return await file_mail(tx, settings, arrival)
-
-    async def _store_documents(self, parsed: ParsedMail) -> tuple[IncomingDocument, ...]:
-        """Write the files before the transaction: content-addressed, so a repeat writes nothing."""
-        stored: list[IncomingDocument] = []
-        for attachment in parsed.attachments:
-            digest = await self._store.documents.put(attachment.content)
-            name, kind, size = attachment.filename, attachment.content_type, attachment.size
-            stored.append(IncomingDocument(DocumentHash(digest), name, kind, size))
-        return tuple(stored)
-
-    async def _quarantine(self, mail: RawMail, content_sha256: str, reason: str) -> HandledMail:
-        hint = await self._parser.sender_hint(mail.raw)
-        async with self._store.transaction() as tx:
+    async def _record(self, tx: Tx, reading: Reading) -> HandledMail:
+        """What one mail means, with its effects, in the batch's transaction."""
+        settings, now = self._settings, self._clock.now()
+        if isinstance(reading, Unreadable):
             return await quarantine_mail(
-                tx, self._settings, mail, content_sha256, reason, hint, self._clock.now()
+                tx, settings, reading.mail, reading.raw_sha256, reading.reason, reading.hint, now
             )
+        parsed = reading.parsed
+        # The raw hash too: mail recorded before the identity left out trace fields. In
+        # the transaction, so a repeat within the same batch is seen as well.
+        hashes = (parsed.content_sha256, reading.raw_sha256)
+        earlier = await tx.filed_before(parsed.message_id, *hashes)
+        if earlier is not None:
+            return await record_repeat(tx, settings, reading.mail, earlier, now)
+        arrival = Arrival(reading.mail, parsed, reading.understood, reading.documents, now)
+        return await file_mail(tx, settings, arrival)
 
     # --- moves ------------------------------------------------------------------
 
-    async def _move(self, handled: HandledMail) -> None:
-        """Move a handled mail to its folder and remember that it went."""
+    async def _move(self, handled: Sequence[HandledMail]) -> None:
+        """Move handled mails to their folders, one command per folder, and remember it."""
         settings = self._settings
-        target = (
-            settings.quarantine_folder
-            if handled.outcome is MailOutcome.QUARANTINED
-            else settings.processed_folder
-        )
-        await self._source.move(handled.uid, target, uidvalidity=handled.uidvalidity)
-        async with self._store.transaction() as tx:
-            await tx.mark_moved(handled.folder, handled.uidvalidity, handled.uid, at=self._now())
+        groups: dict[tuple[str, int], list[HandledMail]] = {}
+        for mail in handled:
+            target = (
+                settings.quarantine_folder
+                if mail.outcome is MailOutcome.QUARANTINED
+                else settings.processed_folder
+            )
+            groups.setdefault((target, mail.uidvalidity), []).append(mail)
+        for (target, uidvalidity), group in groups.items():
+            await self._source.move([m.uid for m in group], target, uidvalidity=uidvalidity)
+            async with self._store.transaction() as tx:
+                for mail in group:
+                    await tx.mark_moved(mail.folder, mail.uidvalidity, mail.uid, at=self._now())
 
     async def _return_requested(self) -> None:
         """Put mail back in the folder for which the operator asked ``quarantine retry``."""
@@ -258,6 +248,7 @@ class MailIntake:
 
 
 def _crash_for_test(mail: RawMail) -> None:
-    """The crash test's hook (see ``CRASH_AFTER_COMMIT_ENV``): die between commit and move."""
+    """The crash test's hook (see ``CRASH_AFTER_COMMIT_ENV``): die between a batch's commit
+    and its move."""
     log.critical("test hook: killing the daemon after committing %s/%s", mail.uidvalidity, mail.uid)
     os.kill(os.getpid(), signal.SIGKILL)

@@ -32,7 +32,8 @@ class IntakeSettings:
     filing: FilingRules
     partners: tuple[Partner, ...]
     core_room: str | None
-    batch_size: int = 8  # mails fetched at once (each may be tens of MB)
+    batch_size: int = 64  # mails fetched, parsed and committed at once, at most
+    batch_bytes: int = 32 * 1024 * 1024  # and at most this much mail (at least one mail)
     crash_after_commit: bool = False
     # Judge deadlines by the daemon's clock instead of INTERNALDATE: only for a
     # demo clock (``run --now/--speed``), which runs at another time than the server.

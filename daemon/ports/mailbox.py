@@ -11,6 +11,7 @@ turns that into the server's own hierarchy delimiter and namespace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -55,12 +56,21 @@ class MailSource(Protocol):
         """The folder's UIDVALIDITY: when it changes, every UID means another mail."""
         ...
 
-    async def fetch_after(self, uid: int, limit: int) -> list[RawMail]:
-        """Up to ``limit`` mails with a UID above ``uid``, oldest first; never marks them seen."""
+    async def fetch_after(
+        self, uid: int, limit: int, max_bytes: int | None = None
+    ) -> list[RawMail]:
+        """Up to ``limit`` mails with a UID above ``uid``, oldest first; never marks them seen.
+
+        With ``max_bytes`` the batch ends before the mail that would take it past that
+        size, but always holds at least one mail.
+        """
         ...
 
-    async def move(self, uid: int, folder: str, *, uidvalidity: int | None = None) -> None:
-        """Move mail ``uid`` to ``folder`` (created when missing); nothing else changes.
+    async def move(
+        self, uids: Sequence[int], folder: str, *, uidvalidity: int | None = None
+    ) -> None:
+        """Move the mails ``uids`` to ``folder`` (created when missing) in one go; nothing
+        else changes.
 
         With ``uidvalidity`` the move is refused (``PermanentError``) when the
         folder was renumbered since, so a stale UID never moves another mail.

@@ -152,6 +152,36 @@ async def test_fetch_after_the_highest_uid_is_empty(
     assert (beyond, far_beyond) == ([], [])
 
 
+async def test_a_batch_is_bounded_by_bytes_and_moved_as_one_set(
+    source: ImapMailSource,
+    smtp_relay: SmtpRelay,
+    dovecot: DovecotServer,
+    mailbox_user: MailAccount,
+) -> None:
+    """Five mails: a byte bound of two and a half mails gives the first two (each fetched
+    whole); a bound below one mail still gives one; the rest comes in one batch; one
+    ``UID MOVE`` of a set moves exactly the mails named, with a gap in the set."""
+    for n in range(5):
+        await deliver(smtp_relay, mailbox_user, f"partij {n}")
+    everything = await source.fetch_after(0, limit=10)
+    size = max(m.size for m in everything)
+
+    first = await source.fetch_after(0, limit=10, max_bytes=size * 5 // 2)
+    tiny = await source.fetch_after(0, limit=10, max_bytes=1)
+    rest = await source.fetch_after(first[-1].uid, limit=10)
+    await source.move([1, 2, 4], PROCESSED, uidvalidity=first[0].uidvalidity)
+
+    assert [m.uid for m in everything] == [1, 2, 3, 4, 5]
+    assert [m.uid for m in first] == [1, 2]
+    assert [m.raw for m in first] == [m.raw for m in everything[:2]]
+    assert [m.uid for m in tiny] == [1]
+    assert [m.uid for m in rest] == [3, 4, 5]
+    inbox = await asyncio.to_thread(inbox_flags, dovecot, mailbox_user, "INBOX")
+    processed = await asyncio.to_thread(inbox_flags, dovecot, mailbox_user, "Wijkbode.Verwerkt")
+    assert sorted(inbox) == [3, 5]
+    assert len(processed) == 3
+
+
 async def test_move_to_created_processed_folder_leaves_inbox(
     source: ImapMailSource,
     smtp_relay: SmtpRelay,
@@ -164,8 +194,8 @@ async def test_move_to_created_processed_folder_leaves_inbox(
     await deliver(smtp_relay, mailbox_user, "blijft staan")
     [mail, other] = await source.fetch_after(0, limit=10)
 
-    await source.move(mail.uid, PROCESSED, uidvalidity=mail.uidvalidity)
-    await source.move(mail.uid, PROCESSED, uidvalidity=mail.uidvalidity)  # already moved
+    await source.move([mail.uid], PROCESSED, uidvalidity=mail.uidvalidity)
+    await source.move([mail.uid], PROCESSED, uidvalidity=mail.uidvalidity)  # already moved
 
     inbox = await asyncio.to_thread(inbox_flags, dovecot, mailbox_user, "INBOX")
     processed = await asyncio.to_thread(inbox_flags, dovecot, mailbox_user, "Wijkbode.Verwerkt")
@@ -201,7 +231,7 @@ async def test_move_without_the_move_command_expunges_only_that_mail(
     mail_source = ImapMailSource(config, use_move=False)
     await mail_source.connect()
     try:
-        await mail_source.move(1, QUARANTINE)
+        await mail_source.move([1], QUARANTINE)
     finally:
         await mail_source.close()
 
@@ -228,7 +258,7 @@ async def test_move_refuses_a_stale_uidvalidity(
     current = await source.uidvalidity()
 
     with pytest.raises(PermanentError, match="UIDVALIDITY"):
-        await source.move(1, PROCESSED, uidvalidity=current + 1)
+        await source.move([1], PROCESSED, uidvalidity=current + 1)
 
     assert [m.uid for m in await source.fetch_after(0, limit=10)] == [1]
 

@@ -44,11 +44,19 @@ async def test_every_corpus_mail_is_filed_or_quarantined_and_none_is_lost(
         quarantined = await tx.quarantined()
     outcomes = Counter(mail.outcome for mail in handled)
     assert len(handled) == len(corpus)
-    assert outcomes[MailOutcome.FILED] + outcomes[MailOutcome.QUARANTINED] == len(corpus)
+    # The corpus holds a few copies of one mail (the same Message-ID and the same content
+    # once trace fields are left out): each copy after the first is a repeat of it.
+    filed_ids = {m.message_id for m in handled if m.outcome is MailOutcome.FILED}
+    repeats = [m for m in handled if m.outcome is MailOutcome.REPEAT]
+    assert all(m.message_id in filed_ids for m in repeats)
+    assert len(repeats) < 10
+    assert outcomes[MailOutcome.FILED] + outcomes[MailOutcome.QUARANTINED] + len(repeats) == len(
+        corpus
+    )
     assert len(await world.items()) == outcomes[MailOutcome.FILED]
     assert len(quarantined) == outcomes[MailOutcome.QUARANTINED]
     assert all(entry.reason for entry in quarantined)
     counts = world.folder_counts()
     assert counts["INBOX"] == 0
-    assert counts[PROCESSED] == outcomes[MailOutcome.FILED]
+    assert counts[PROCESSED] == outcomes[MailOutcome.FILED] + len(repeats)
     assert counts.get(QUARANTINE, 0) == outcomes[MailOutcome.QUARANTINED]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.imap.fetch import parse_fetch, parse_internaldate
+from connectors.imap.fetch import parse_fetch, parse_internaldate, parse_sizes, uid_set
 from connectors.imap.folders import FolderLayout, delimiter_from, personal_prefix
 from daemon.ports.mailbox import RawMail
 
@@ -105,3 +105,22 @@ def test_our_folder_names_in_the_server_layout(
 
 def test_listed_delimiter_nil_means_flat() -> None:
     assert [delimiter_from(d) for d in (".", "NIL", "", None)] == [".", None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("uids", "expected"),
+    [
+        ([1], "1"),
+        ([3, 1, 2], "1:3"),
+        ([1, 2, 3, 7, 9, 10], "1:3,7,9:10"),
+        ([5, 5, 6], "5:6"),
+        ([], ""),
+    ],
+)
+def test_a_uid_set_collapses_runs(uids: list[int], expected: str) -> None:
+    assert uid_set(uids) == expected
+
+
+def test_sizes_are_read_per_uid_from_a_fetch_answer() -> None:
+    data = [b"1 (UID 4 RFC822.SIZE 1200)", b"2 (RFC822.SIZE 99 UID 7)", b"* 3 EXISTS"]
+    assert parse_sizes(data) == {4: 1200, 7: 99}
