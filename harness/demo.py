@@ -47,6 +47,11 @@ T = TypeVar("T")
 
 READY_TIMEOUT_S = 90.0
 EXIT_OK, EXIT_NOT_ALL_DONE, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+# After the summary the demo keeps printing what arrives, so it appears below it.
+KEEPS_RUNNING = (
+    "Wijkbode draait door; nieuwe berichten verschijnen hieronder. Ctrl-C stopt alles.",
+    "Wijkbode keeps running; new messages appear below. Ctrl-C stops everything.",
+)
 
 
 class SetupError(Exception):
@@ -204,16 +209,14 @@ async def _with_servers(
             calendar=calendar,
             started_wall=started_wall,
             started_mono=started_mono,
+            once=args.once,
         )
         finished = await _until_stopped(play(demo), stop)
         report.summary()
         if not finished:
             return EXIT_INTERRUPTED
         if not args.once:
-            report.say(
-                "Wijkbode draait door; nieuwe berichten verschijnen hierboven. Ctrl-C stopt alles.",
-                "Wijkbode keeps running; new messages appear above. Ctrl-C stops everything.",
-            )
+            report.say(*KEEPS_RUNNING)
             await stop.wait()
         return EXIT_OK if report.all_done else EXIT_NOT_ALL_DONE
 

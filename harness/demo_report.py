@@ -20,7 +20,8 @@ class StepState(enum.StrEnum):
     NO_ANSWER = "no answer"  # waited, nothing came: the feature is missing or broken
     BLOCKED = "blocked"  # could not be tried: an earlier step it needs did not work
     FAILED = "failed"  # the demo itself could not do it (a server, a command failed)
-    SKIPPED = "skipped"  # not asked for (e.g. scheduled moments without --speed)
+    SKIPPED = "skipped"  # not asked for (e.g. scheduled moments with --once but no --speed)
+    LATER = "later"  # comes in real time after the summary (no --speed); not waited for
     NOT_REACHED = "not reached"  # the demo was stopped before this step
 
 
@@ -110,16 +111,20 @@ class Report:
         self._record(step, StepResult(StepState.SKIPPED, why))
         self.line(f"   – stap {step} overgeslagen / step {step} skipped: {why}")
 
+    def later(self, step: str, why: str) -> None:
+        self._record(step, StepResult(StepState.LATER, why))
+        self.line(f"   … stap {step} komt later / step {step} comes later: {why}")
+
     def is_done(self, step: str) -> bool:
         result = self.results.get(step)
         return result is not None and result.state is StepState.DONE
 
     @property
     def all_done(self) -> bool:
-        """Whether every step that was asked for is done (skipped ones do not count)."""
+        """Whether every step that was asked for is done (skipped and later ones do not count)."""
         return all(
             self.results.get(step, StepResult(StepState.NOT_REACHED)).state
-            in (StepState.DONE, StepState.SKIPPED)
+            in (StepState.DONE, StepState.SKIPPED, StepState.LATER)
             for step in STEPS
         )
 

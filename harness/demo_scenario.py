@@ -31,6 +31,7 @@ from harness.demo_watch import CalendarWatch, MailWatch, wait_until
 from harness.smtp import CapturedMail, SmtpRelay
 
 STUK_TITLE = "Renovatieplan Meeuwenlaan 2027"
+SCHEDULED_STEPS = ("e-calendar", "e-announce-room", "e-residents-mail", "e-reminder")
 AGENDAPUNT = "Agendapunt: Speeltuin Meeuwenpark"
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ class Demo:
     calendar: CalendarWatch
     started_wall: datetime  # when the daemon's clock started (UTC)
     started_mono: float  # the same moment on time.monotonic()
+    once: bool = False  # the demo stops after the scenario (and the daemon with it)
 
     @property
     def daemon_running(self) -> bool:
@@ -264,7 +266,6 @@ def _pretty(text: str) -> str:
 
 
 async def scheduled_moments(demo: Demo) -> None:
-    steps = ("e-calendar", "e-announce-room", "e-residents-mail", "e-reminder")
     plan = demo.plan
     demo.report.heading(
         "Stap e · Step e — geplande momenten / scheduled moments",
@@ -275,70 +276,96 @@ async def scheduled_moments(demo: Demo) -> None:
         "The resident meeting is announced 28 days ahead (calendar, announce room, residents' "
         "mail); the core group is reminded 2 days before its meeting.",
     )
-    if demo.speed is None:
-        when = f"{plan.announce_at:%H:%M}"
-        for step in steps:
-            demo.report.skipped(
-                step,
-                f"zonder --speed niet afgewacht; komt om {when} / without --speed not waited for; "
-                f"due at {when} (try --speed 600)",
-            )
-        return
     if not demo.daemon_running:
-        for step in steps:
+        for step in SCHEDULED_STEPS:
             demo.report.blocked(step, "daemon")
         return
-    announce_due = _real_time_of(demo, plan.announce_at)
-    reminder_due = _real_time_of(demo, plan.reminder_at)
-    await _expect(demo, "e-calendar", announce_due, lambda: _calendar_has(demo))
-    await _expect(
-        demo,
-        "e-announce-room",
-        announce_due,
-        lambda: _first(demo.bot_events(demo.announce_room, demo.started_mono)),
-        needs_join=True,
-    )
-    await _expect(
-        demo,
-        "e-residents-mail",
-        announce_due,
-        lambda: _first([m for m in demo.mail.seen if RESIDENTS in m.rcpt_tos]),
-    )
-    await _expect(
-        demo,
-        "e-reminder",
-        reminder_due,
-        lambda: _first(
-            [e for e in demo.bot_events(demo.core_room, demo.started_mono) if "Kerngroep" in e.body]
+    # Without --speed the daemon runs in real time: a moment due within the step timeout
+    # is awaited like the others, a later one is said to come later (and when).
+    for step, (find, needs_join) in _finders(demo).items():
+        if demo.speed is None and not _due_soon(demo, step):
+            report_unwatched(demo.report, step, demo.plan, once=demo.once)
+        else:
+            await _expect(demo, step, find, needs_join=needs_join)
+
+
+def _finders(demo: Demo) -> dict[str, tuple[Callable[[], object | None], bool]]:
+    """Per scheduled step: how to see that it arrived, and whether it needs the rooms."""
+
+    def core_reminder() -> RoomEvent | None:
+        posts = demo.bot_events(demo.core_room, demo.started_mono)
+        return _first([e for e in posts if "Kerngroep" in e.body])
+
+    return {
+        "e-calendar": (lambda: _calendar_has(demo), False),
+        "e-announce-room": (
+            lambda: _first(demo.bot_events(demo.announce_room, demo.started_mono)),
+            True,
         ),
-        needs_join=True,
-    )
+        "e-residents-mail": (
+            lambda: _first([m for m in demo.mail.seen if RESIDENTS in m.rcpt_tos]),
+            False,
+        ),
+        "e-reminder": (core_reminder, True),
+    }
+
+
+def due_at(step: str, plan: DemoPlan) -> datetime:
+    """The local moment a scheduled step waits for: the reminder has its own."""
+    return plan.reminder_at if step == "e-reminder" else plan.announce_at
+
+
+def _due_soon(demo: Demo, step: str) -> bool:
+    due = _real_time_of(demo, due_at(step, demo.plan))
+    return due <= time.monotonic() + demo.step_timeout
+
+
+def report_unwatched(report: Report, step: str, plan: DemoPlan, *, once: bool) -> None:
+    """A moment not awaited (no ``--speed``, not due soon): say when it comes, truthfully.
+
+    Only ``--once`` really misses it (it stops the daemon first); otherwise the demo
+    keeps running and what arrives is shown below the summary.
+    """
+    when = f"{due_at(step, plan):%H:%M}"
+    if once:
+        report.skipped(
+            step,
+            f"niet afgewacht: het komt om {when} en --once stopt eerder / not waited for: "
+            f"it is due at {when} and --once stops before that (try --speed 600)",
+        )
+    else:
+        report.later(
+            step,
+            f"komt om {when} (echte tijd), na de samenvatting; het verschijnt hieronder "
+            f"/ due at {when} (real time), after the summary; it appears below",
+        )
 
 
 async def _expect(
     demo: Demo,
     step: str,
-    due: float,
     find: Callable[[], object | None],
     *,
     needs_join: bool = False,
 ) -> None:
-    """Done when ``find`` finds it by ``due`` (time.monotonic) plus the step timeout."""
+    """Done when ``find`` finds it by the step's moment plus the step timeout."""
     if needs_join and not demo.report.is_done("join"):
         demo.report.blocked(step, "join")
         return
-    timeout = max(0.0, due - time.monotonic()) + demo.step_timeout
+    moment = due_at(step, demo.plan)
+    timeout = max(0.0, _real_time_of(demo, moment) - time.monotonic()) + demo.step_timeout
     if await wait_until(find, timeout) is not None:
-        demo.report.done(step)
+        when = f"{moment:%d-%m %H:%M}"
+        demo.report.done(step, f"om {when} op de klok van de daemon / due {when} daemon clock")
     else:
         demo.report.no_answer(step, timeout, demo.log_name)
 
 
 def _real_time_of(demo: Demo, local_moment: datetime) -> float:
-    """When (time.monotonic) the daemon's fast clock reaches a local wall-clock moment."""
-    assert demo.speed is not None
+    """When (time.monotonic) the daemon's clock (fast with --speed) reaches a local moment."""
     moment = local_moment.replace(tzinfo=TIMEZONE).astimezone(UTC)
-    return demo.started_mono + (moment - demo.started_wall).total_seconds() / demo.speed
+    speed = demo.speed or 1.0
+    return demo.started_mono + (moment - demo.started_wall).total_seconds() / speed
 
 
 def _calendar_has(demo: Demo) -> bool | None:

@@ -4,6 +4,7 @@ servers and the real daemon, reports every step done, and really did what it sho
 
 from __future__ import annotations
 
+import io
 import json
 import mailbox
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,8 +21,11 @@ from pathlib import Path
 import pytest
 from clitools import wijkbode
 
+from harness.demo import KEEPS_RUNNING
+from harness.demo_config import make_plan
 from harness.demo_dir import MARKER, DemoDirError, prepare_demo_dir
-from harness.demo_report import STEPS
+from harness.demo_report import STEPS, Report, StepState
+from harness.demo_scenario import SCHEDULED_STEPS, report_unwatched
 from harness.servers import make_run_dir
 
 ROOT = Path(__file__).parents[2]
@@ -126,3 +131,67 @@ def test_demo_empties_its_own_directory(tmp_path: Path) -> None:
     (tmp_path / "state" / "wijkbode.sqlite3").write_text("old run")
     prepare_demo_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER]
+
+
+def _summary_detail(output: str, step: str) -> str:
+    """The detail in brackets at the end of ``step``'s summary line."""
+    summary = output.rpartition("Samenvatting / Summary")[2]
+    line = re.search(rf"^  \[[a-z ]+\] {step} — .*$", summary, re.MULTILINE)
+    assert line is not None, summary
+    detail = re.search(r"\(([^()]*)\)$", line[0])
+    assert detail is not None, line[0]
+    return detail[1]
+
+
+def _heading_time(output: str, words: str) -> str:
+    """'dd-mm HH:MM' as step e's heading gives it after ``words`` (wrapped lines allowed)."""
+    found = re.search(rf"{words}\s+\((\d\d-\d\d)\s+(\d\d:\d\d)\)", output)
+    assert found is not None, output
+    return f"{found[1]} {found[2]}"
+
+
+def test_demo_scheduled_steps_give_their_own_time(demo_run: DemoRun) -> None:
+    output = demo_run.result.stdout
+    announce = _heading_time(output, "vooraf aangekondigd")
+    reminder = _heading_time(output, "een herinnering")
+    assert announce != reminder
+    for step in ("e-calendar", "e-announce-room", "e-residents-mail"):
+        assert announce in _summary_detail(output, step)
+    assert reminder in _summary_detail(output, "e-reminder")
+    assert announce not in _summary_detail(output, "e-reminder")
+
+
+PLAN = make_plan(datetime(2027, 3, 1, 9, 0, tzinfo=UTC), timedelta(minutes=10))
+
+
+def test_without_speed_a_moment_still_to_come_is_said_to_come_later_at_its_time() -> None:
+    out = io.StringIO()
+    report = Report(out=out)
+    for step in SCHEDULED_STEPS:
+        report_unwatched(report, step, PLAN, once=False)
+    assert {step: report.results[step].state for step in SCHEDULED_STEPS} == dict.fromkeys(
+        SCHEDULED_STEPS, StepState.LATER
+    )
+    announce, reminder = f"{PLAN.announce_at:%H:%M}", f"{PLAN.reminder_at:%H:%M}"
+    assert announce != reminder
+    assert f"due at {reminder} (real time)" in report.results["e-reminder"].detail
+    assert f"due at {announce} (real time)" in report.results["e-calendar"].detail
+    assert "it appears below" in report.results["e-reminder"].detail
+    assert "skipped" not in out.getvalue()
+    assert "overgeslagen" not in out.getvalue()
+
+
+def test_with_once_and_without_speed_the_moments_are_not_waited_for() -> None:
+    report = Report(out=io.StringIO())
+    report_unwatched(report, "e-reminder", PLAN, once=True)
+    result = report.results["e-reminder"]
+    assert result.state is StepState.SKIPPED
+    assert f"it is due at {PLAN.reminder_at:%H:%M} and --once stops before that" in result.detail
+
+
+def test_the_demo_says_new_messages_appear_below() -> None:
+    dutch, english = KEEPS_RUNNING
+    assert "hieronder" in dutch
+    assert "appear below" in english
+    assert "hierboven" not in dutch
+    assert "above" not in english
