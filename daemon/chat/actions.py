@@ -148,7 +148,7 @@ async def file_from_chat(
     """
     earlier = await tx.item_for_chat_event(target.event_id)
     if earlier is not None:
-        await send_reply(tx, origin, already_filed_reply(earlier, settings.tz), now)
+        await _already_filed_once(tx, origin, target, earlier, settings, now)
         return earlier
     submission = Submission(
         kind=request.kind,
@@ -170,6 +170,22 @@ async def file_from_chat(
     reply = filed_reply(_facts(filed, request.direct, credited, settings.filing), settings.tz)
     await _confirm(tx, origin, target, reply, now)
     return item_id
+
+
+async def _already_filed_once(
+    tx: Tx, origin: Origin, target: Target, item_id: ItemId, settings: ChatSettings, now: datetime
+) -> None:
+    """Say once per message that it was filed already: the answer is keyed by the message,
+    not by the 📌, so in a storm of 📌 on one message every later one adds nothing."""
+    reply = already_filed_reply(item_id, settings.tz)
+    post = ChatPost(
+        body=reply.body,
+        html=reply.html,
+        reply_to=origin.reply_to or origin.event_id,
+        thread_root=origin.thread_root,
+    )
+    key = f"chat/{target.event_id}/already-filed"
+    await tx.enqueue(NewEffect(ChannelName.MATRIX, origin.room_id, key, post), now=now)
 
 
 async def _post_to_core_room(tx: Tx, filed: Filed, settings: ChatSettings, now: datetime) -> None:
