@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from daemon_runner import TZ, ChatSide, DaemonRunner, make_world
 from imap_tools import MailBox
 from mailintake import (
     PARTNER_DOMAIN,
@@ -36,6 +41,7 @@ from daemon.store import Store
 from daemon.store.mail import MailOutcome
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import CaptureView, SmtpRelay
+from harness.synapse import SynapseServer
 
 
 def backlog(account: MailAccount, count: int) -> list[bytes]:
@@ -228,3 +234,70 @@ async def test_kills_during_a_backlog_lose_and_double_nothing(
         tmp_path / "state", dovecot, mailbox_user, captured_mail, count
     )
     print(f"backlog kill test: {resends} receipt(s) sent again with the same Message-ID")
+
+
+def answers_to(events: list[dict[str, Any]], bot: str, event_id: str) -> list[dict[str, Any]]:
+    """The bot's events that answer ``event_id`` (in its thread, as a reply or a reaction)."""
+    found = []
+    for event in events:
+        relation = event.get("content", {}).get("m.relates_to", {})
+        replied = relation.get("m.in_reply_to", {}).get("event_id")
+        if event.get("sender") == bot and event_id in (relation.get("event_id"), replied):
+            found.append(event)
+    return found
+
+
+async def room_events(chat: ChatSide, room_id: str) -> list[dict[str, Any]]:
+    room = urllib.parse.quote(room_id, safe="")
+    path = f"/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=100"
+    page = await chat.synapse.client_api("GET", path, chat.member_token)
+    events: list[dict[str, Any]] = page.get("chunk", [])
+    return events
+
+
+async def test_a_chat_filing_during_a_backlog_is_answered(
+    tmp_path: Path, dovecot: DovecotServer, smtp_relay: SmtpRelay, synapse: SynapseServer
+) -> None:
+    """The core group is not kept waiting by a mailbox full of mail: their `Agendapunt:`,
+    sent while hundreds of mails still wait in the inbox, gets its confirmation."""
+    world = await make_world(
+        ["mail", "matrix"], tmp_path / "secrets", dovecot=dovecot, relay=smtp_relay, synapse=synapse
+    )
+    assert world.mail is not None
+    assert world.chat is not None
+    chat = world.chat
+    meeting = (date.today() + timedelta(days=30)).isoformat()
+    series = (
+        f'[series.wijkalliantie]\ntitle = "Wijkalliantie"\n\n'
+        f"[series.wijkalliantie.plan]\ndates = [{meeting}T19:30:00]\n"
+    )
+    runner = DaemonRunner(
+        tmp_path, world.config(series, default_series="wijkalliantie"),
+        start=datetime.now(TZ), speed=1,
+    )  # fmt: skip
+    await asyncio.to_thread(
+        append_to_inbox, dovecot, world.mail.mailbox, backlog(world.mail.mailbox, 1500)
+    )
+    core = chat.rooms[chat.core_alias]
+    try:
+        runner.start()
+        await runner.wait_running()
+        # What was written before the bot's first sync is history it rightly skips.
+        assert await runner.wait_for_log("Matrix: first sync"), runner.log()[-3000:]
+        waiting = folder_counts(dovecot, world.mail.mailbox)["INBOX"]
+        path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(core, safe='')}/send/m.room.message"
+        sent = await synapse.client_api(
+            "PUT", f"{path}/t{secrets.token_hex(4)}", chat.member_token,
+            {"msgtype": "m.text", "body": "Agendapunt: Speeltuin Meeuwenpark"},
+        )  # fmt: skip
+
+        async def answered() -> bool:
+            return bool(answers_to(await room_events(chat, core), chat.bot, sent["event_id"]))
+
+        await runner.wait_until(answered, "the confirmation of the chat filing")
+        left = folder_counts(dovecot, world.mail.mailbox)["INBOX"]
+        await runner.stop()
+    finally:
+        runner.ensure_stopped()
+    print(f"chat during backlog: {waiting} mails waited when written, {left} when answered")
+    assert waiting > 0
