@@ -11,8 +11,8 @@ from email.mime.text import MIMEText
 
 import pytest
 
-from connectors.mail.parse import parse_mail
 from connectors.mail.filenames import sanitise_filename
+from connectors.mail.parse import parse_mail
 from daemon.ports.mail import (
     MailLimits,
     ParsedAttachment,

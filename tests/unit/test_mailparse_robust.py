@@ -7,9 +7,9 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.mail.parse import parse_mail
 from connectors.mail.charsets import decode_text
 from connectors.mail.filenames import MAX_FILENAME_CHARS, sanitise_filename
+from connectors.mail.parse import parse_mail
 from connectors.mail.signals import parse_authentication_results
 from daemon.filing.tags import parse_subject
 from daemon.ports.mail import MailLimits, UnparseableMail

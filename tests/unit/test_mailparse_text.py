@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.mail.parse import parse_mail
 from connectors.mail.charsets import codec_for, decode_text
 from connectors.mail.headers import decode_words
 from connectors.mail.html import html_to_text
+from connectors.mail.parse import parse_mail
 from daemon.ports.mail import MailLimits, ParsedMail
 
 OURS = "wijkalliantie@bcop.example"
