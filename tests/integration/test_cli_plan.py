@@ -145,7 +145,10 @@ def test_agenda_shows_items_in_agenda_order_with_status(tmp_path: Path) -> None:
         "late",
         "decision_ready",
         "status",
+        "documents",
+        "possibly_forged",
     }
+    assert (agenda["items"][0]["documents"], agenda["items"][0]["possibly_forged"]) == ([], None)
 
 
 def test_agenda_of_an_unknown_meeting_is_a_clear_error(tmp_path: Path) -> None:
