@@ -10,7 +10,8 @@ from daemon.store.core import CoreQueries
 from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
+from daemon.store.public import PublicQueries
 
 
-class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries, FeedQueries):
+class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries, FeedQueries, PublicQueries):
     """All typed queries, bound to the connection of one open transaction."""

@@ -1,0 +1,173 @@
+"""What the public surfaces (the calendar feed, the page) show: published meetings. Pure reads.
+
+A meeting is public from its series' publication moment on, never before: the
+scheduler fires that moment (a bewonersbijeenkomst's ``announce`` at T-28d) to
+the feed channel like to every other channel, and the feed channel's delivery
+records the event as published (``daemon.store.public``). So the feed and the
+page show exactly what was published, and when: a move or a cancellation
+reaches them as the scheduler's notice, with a higher ``SEQUENCE``, and a
+cancelled meeting stays listed as cancelled.
+
+Which series may be shown at all is asked of :func:`daemon.rules.visibility.may_show`
+here, with the configuration as it is now, so a series made private leaves every
+public surface at once. The UID of each event is the CalDAV event's
+(``<meeting id>@<mail domain>``).
+
+No aiohttp here: the HTTP connector renders what this module returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from daemon.config import Config
+from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId, SeriesId, SeriesRules
+from daemon.rules.moments import ANNOUNCE, deadline, moments, utc
+from daemon.rules.visibility import SeriesVisibility, Surface, may_show
+from daemon.safe_text import untrusted
+from daemon.store import Store
+from daemon.store.public import Publication
+
+# The name of the one public feed (the outbox destination of channel 'feed').
+FEED_NAME = "agenda"
+# Items that stand on a meeting's agenda (as the packages list them).
+_ON_AGENDA = frozenset({ItemStatus.FILED, ItemStatus.TER_BESPREKING})
+_TITLE_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PublicItem:
+    number: str  # "WB-12"
+    kind: Kind
+    title: str  # safe for display (made safe with daemon.safe_text)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicMeeting:
+    id: MeetingId  # also the iCalendar UID base, as the CalDAV events use
+    series: SeriesId
+    series_title: str
+    title: str
+    start: datetime  # aware
+    end: datetime
+    location: str
+    cancelled: bool
+    moved_from: datetime | None  # when it was moved and the move was published
+    sequence: int  # raised on every published change (as the CalDAV event's)
+    agenda: tuple[PublicItem, ...] | None  # None: this series' agenda is not public
+    stukken_at: datetime | None  # when the stukken package goes out
+    deadlines: tuple[tuple[Kind, datetime], ...]  # submission deadlines still ahead
+    submission_address: str | None  # where to send (the [mail] address)
+    # For the calendar feed: the event as published (same UID and text as the CalDAV one).
+    uid: str = ""
+    description: str = ""
+    changed_at: datetime | None = None  # when this version was published (DTSTAMP)
+
+
+async def public_view(
+    store: Store, config: Config, now: datetime, *, surface: Surface = Surface.PUBLIC_FEED
+) -> list[PublicMeeting]:
+    """Every published meeting of every series the rule lets on ``surface``, by start.
+
+    A meeting is published from its series' publication moment on (see the
+    module docstring); past meetings stay (a calendar keeps its history).
+    """
+    async with store.reading() as tx:
+        published = await tx.publications(FEED_NAME)
+        meetings = {m.id: m for m in await tx.meetings()}
+        agendas = {p.meeting: await tx.items_for_meeting(p.meeting) for p in published}
+    return public_meetings(published, meetings, agendas, config, now, surface=surface)
+
+
+def public_meetings(
+    published: Sequence[Publication],
+    meetings: dict[MeetingId, Meeting],
+    agendas: dict[MeetingId, list[Item]],
+    config: Config,
+    now: datetime,
+    *,
+    surface: Surface = Surface.PUBLIC_FEED,
+) -> list[PublicMeeting]:
+    """``public_view`` without the store: the same answer from rows already read."""
+    shown: list[PublicMeeting] = []
+    for publication in published:
+        meeting = meetings.get(publication.meeting)
+        entry = None if meeting is None else config.series.get(meeting.series)
+        if meeting is None or entry is None:
+            continue  # unknown means private
+        series = entry.series
+        if not may_show(SeriesVisibility.of(series), surface):
+            continue
+        event = publication.event
+        tz = config.timezone
+        # The agenda, deadlines and stukken moment follow the meeting as it stands;
+        # its place in time is what was published.
+        kinds = series.rules.deadlines
+        shown.append(
+            PublicMeeting(
+                id=meeting.id,
+                series=meeting.series,
+                series_title=series.title,
+                title=untrusted(event.summary, _TITLE_LIMIT),
+                start=event.start.astimezone(tz),
+                end=event.end.astimezone(tz),
+                location=untrusted(event.location, _TITLE_LIMIT),
+                cancelled=event.action == "cancel",
+                moved_from=None
+                if publication.moved_from is None
+                else publication.moved_from.astimezone(tz),
+                sequence=event.sequence,
+                agenda=_agenda(agendas.get(meeting.id, [])),
+                stukken_at=deadline(meeting, Kind.STUK, series.rules, tz)
+                if Kind.STUK in kinds and not meeting.cancelled
+                else None,
+                deadlines=() if meeting.cancelled else _ahead(meeting, series.rules, tz, now),
+                submission_address=None if config.mail is None else config.mail.address,
+                uid=event.uid,
+                description=event.description,
+                changed_at=publication.changed_at,
+            )
+        )
+    return sorted(shown, key=lambda m: (utc(m.start), m.id))
+
+
+def _ahead(
+    meeting: Meeting, rules: SeriesRules, tz: ZoneInfo, now: datetime
+) -> tuple[tuple[Kind, datetime], ...]:
+    """The submission deadlines of ``meeting`` still ahead, in the kinds' agenda order."""
+    found = [(kind, deadline(meeting, kind, rules, tz)) for kind in Kind if kind in rules.deadlines]
+    return tuple((kind, at) for kind, at in found if utc(at) > utc(now))
+
+
+def _agenda(items: Sequence[Item]) -> tuple[PublicItem, ...]:
+    return tuple(
+        PublicItem(number=f"WB-{item.id}", kind=item.kind, title=untrusted(item.title))
+        for item in items
+        if item.status in _ON_AGENDA
+    )
+
+
+def next_publication(config: Config, meetings: Sequence[Meeting], now: datetime) -> datetime | None:
+    """When the public view changes next by time alone (a cache is invalidated then).
+
+    The next publication moment of a meeting of a public series (its feed
+    delivery invalidates too; this is the time-based backstop), or a deadline,
+    start or end passing (the page lists deadlines still ahead and coming meetings).
+    """
+    tz = config.timezone
+    ahead: list[datetime] = []
+    for meeting in meetings:
+        entry = config.series.get(meeting.series)
+        if entry is None or meeting.cancelled:
+            continue
+        if not may_show(SeriesVisibility.of(entry.series), Surface.PUBLIC_FEED):
+            continue
+        rules = entry.series.rules
+        ahead += [m.at for m in moments(meeting, rules, tz) if m.name == ANNOUNCE]
+        ahead += [deadline(meeting, kind, rules, tz) for kind in rules.deadlines]
+        ahead += [meeting.start, meeting.end]
+    later = [when for when in ahead if utc(when) > utc(now)]
+    return min(later, key=utc, default=None)
