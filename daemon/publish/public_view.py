@@ -19,52 +19,32 @@ No aiohttp here: the HTTP connector renders what this module returns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config
-from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId, SeriesId, SeriesRules
+from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId, SeriesRules
+from daemon.ports.public import PublicItem, PublicMeeting
 from daemon.rules.moments import ANNOUNCE, deadline, moments, utc
 from daemon.rules.visibility import SeriesVisibility, Surface, may_show
 from daemon.safe_text import untrusted
 from daemon.store import Store
 from daemon.store.public import Publication
 
+__all__ = [
+    "FEED_NAME",
+    "PublicItem",
+    "PublicMeeting",
+    "next_publication",
+    "public_meetings",
+    "public_view",
+]
+
 # The name of the one public feed (the outbox destination of channel 'feed').
 FEED_NAME = "agenda"
 # Items that stand on a meeting's agenda (as the packages list them).
 _ON_AGENDA = frozenset({ItemStatus.FILED, ItemStatus.TER_BESPREKING})
 _TITLE_LIMIT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class PublicItem:
-    number: str  # "WB-12"
-    kind: Kind
-    title: str  # safe for display (made safe with daemon.safe_text)
-
-
-@dataclass(frozen=True, slots=True)
-class PublicMeeting:
-    id: MeetingId  # also the iCalendar UID base, as the CalDAV events use
-    series: SeriesId
-    series_title: str
-    title: str
-    start: datetime  # aware
-    end: datetime
-    location: str
-    cancelled: bool
-    moved_from: datetime | None  # when it was moved and the move was published
-    sequence: int  # raised on every published change (as the CalDAV event's)
-    agenda: tuple[PublicItem, ...] | None  # None: this series' agenda is not public
-    stukken_at: datetime | None  # when the stukken package goes out
-    deadlines: tuple[tuple[Kind, datetime], ...]  # submission deadlines still ahead
-    submission_address: str | None  # where to send (the [mail] address)
-    # For the calendar feed: the event as published (same UID and text as the CalDAV one).
-    uid: str = ""
-    description: str = ""
-    changed_at: datetime | None = None  # when this version was published (DTSTAMP)
 
 
 async def public_view(
