@@ -36,7 +36,7 @@ from daemon.publish.receipts import KIND_NAMES
 if TYPE_CHECKING:
     import jinja2
 
-    from daemon.publish.public_view import PublicMeeting
+    from daemon.ports.public import PublicMeeting
 
 # The page of each language; Dutch is the default, at the root.
 PAGE_PATHS: Final = {"nl": "/", "en": "/en"}

@@ -26,7 +26,7 @@ from daemon.publish.public_page import (
     render_not_found,
     render_page,
 )
-from daemon.publish.public_view import PublicItem, PublicMeeting
+from daemon.ports.public import PublicItem, PublicMeeting
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
