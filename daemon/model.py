@@ -113,6 +113,9 @@ class Series:
     rules: SeriesRules
     default_duration: timedelta
     default_location: str
+    # Its agenda titles are public too (RULES.md; the configuration defaults it per series).
+    # Only with ``public``: see daemon.rules.visibility. Left out here: private (fail closed).
+    public_agenda: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,8 @@ class Item:
     # "Possibly forged": the SPF/DKIM/DMARC failure our own mail server reported for
     # the mail that filed it (such an item waits for acceptance and got no receipt).
     auth_failure: str | None = None
+    # Kept off every public surface by a core-group member (``!vertrouwelijk``).
+    confidential: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,13 @@ from daemon.config.schema import AgreementsConfig, Config, Partner, SeriesConfig
 from daemon.config.syntax import syntax_error
 from daemon.errors import ConfigError
 from daemon.model import Kind, Offset, Series, SeriesId, SeriesRules
-from daemon.rules.defaults import AGREEMENT_REMINDERS, DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, rules_for
+from daemon.rules.defaults import (
+    AGREEMENT_REMINDERS,
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIMEZONE,
+    public_agenda_for,
+    rules_for,
+)
 
 DEFAULT_STATE_DIR = "./state"
 DEFAULT_SERIES = "wijkalliantie"
@@ -92,7 +98,7 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
         agreements=_read_agreements(agreements),
         matrix=None if matrix is None else sections.read_matrix(matrix),
         mail=None if mail is None else sections.read_mail(mail),
-        caldav=None if caldav is None else sections.read_caldav(caldav),
+        caldav=None if caldav is None else sections.read_caldav(caldav, series),
         http=None if http is None else sections.read_http(http),
         source=top.source,
     )
@@ -127,13 +133,15 @@ def _read_series(table: Table, series_id: SeriesId, tz: ZoneInfo) -> SeriesConfi
     deadlines = table.table("deadlines")
     rules = rules_for(series_id) if deadlines is None else _read_rules(deadlines, series_id)
     duration = table.text("duration", DEFAULT_DURATION)
+    public = table.boolean("public", False)
     series = Series(
         id=series_id,
         title=table.text("title", series_id.capitalize()),
-        public=table.boolean("public", False),
+        public=public,
         rules=rules,
         default_duration=table.convert("duration", duration, checks.duration),
         default_location=table.text("location", ""),
+        public_agenda=_public_agenda(table, series_id, public),
     )
     plan_table = table.table("plan")
     plan = read_plan(plan_table, tz)
@@ -141,6 +149,21 @@ def _read_series(table: Table, series_id: SeriesId, tz: ZoneInfo) -> SeriesConfi
     check_plan(series, plan, tz, plan_table)
     where = table.source.where(table.key("plan"))
     return SeriesConfig(series=series, plan=plan, where=where)
+
+
+def _public_agenda(table: Table, series_id: SeriesId, public: bool) -> bool:
+    """``public_agenda``: the agenda titles are public too; only with public dates."""
+    chosen = table.boolean("public_agenda", public_agenda_for(series_id, public))
+    if chosen and not public:
+        raise table.error(
+            "public_agenda",
+            bilingual(
+                "een openbare agenda vraagt openbare data: zet ook public = true, "
+                "of public_agenda = false",
+                "a public agenda needs public dates: also set public = true",
+            ),
+        )
+    return chosen
 
 
 def _read_rules(table: Table, series_id: str) -> SeriesRules:

@@ -61,6 +61,18 @@ def rules_for(series_id: str) -> SeriesRules:
     return BY_SERIES.get(series_id, WIJKALLIANTIE)
 
 
+# What of a public series is public besides its dates (RULES.md, "Who hears what"): the
+# bewonersbijeenkomst's agenda and the wijkalliantie's agenda titles are; the kerngroep
+# has nothing public. A series RULES.md does not name follows the alliance, as above.
+PRIVATE_AGENDA_SERIES = frozenset({"kerngroep"})
+
+
+def public_agenda_for(series_id: str, public: bool) -> bool:
+    """``[series.X] public_agenda`` when it is left out: the agenda is public with the
+    dates, except for a series RULES.md keeps private."""
+    return public and series_id not in PRIVATE_AGENDA_SERIES
+
+
 # Afspraken: reminded to the owner this long before they are due.
 AGREEMENT_REMINDERS = (_d("7d"), _d("1d"))
 

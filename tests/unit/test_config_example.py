@@ -72,8 +72,11 @@ def test_placeholder_list_matches_the_example(example: Config) -> None:
 def test_run_refuses_the_example_at_its_first_placeholder(example: Config) -> None:
     with pytest.raises(ConfigError) as caught:
         check_runnable(example)
+    # The line is looked up, so that adding an option above it does not break this test.
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, text in enumerate(lines) if text.startswith("homeserver = "))
     assert str(caught.value) == (
-        f"{EXAMPLE}:194: matrix.homeserver: 'https://matrix.example.org' is een "
+        f"{EXAMPLE}:{line}: matrix.homeserver: 'https://matrix.example.org' is een "
         "voorbeeldwaarde; vul de echte waarde in (this is the example's placeholder; "
         "fill in the real value)"
     )
