@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import DEFAULT_LANGUAGE, Translator
 from daemon.model import Kind
+from daemon.ports.page import PAGE_PATHS
 from daemon.publish.receipts import KIND_NAMES
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
     from daemon.ports.public import PublicMeeting
 
-# The page of each language; Dutch is the default, at the root.
-PAGE_PATHS: Final = {"nl": "/", "en": "/en"}
 _LANGUAGE_NAMES: Final = {"nl": "Nederlands", "en": "English"}
 _ANCHOR_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
@@ -163,6 +162,24 @@ def render_page(
 def render_not_found(language: str, links: SiteLinks, tz: ZoneInfo) -> str:
     """The 404 page, in the same style as the page."""
     return _render("not_found.html", Translator(language, tz), links)
+
+
+@dataclass(frozen=True, slots=True)
+class PageComposer:
+    """``daemon.ports.page.PublicPages``: the pages for one site and time zone."""
+
+    links: SiteLinks
+    tz: ZoneInfo
+
+    @property
+    def style_source(self) -> str:
+        return STYLE_CSP_SOURCE
+
+    def page(self, meetings: Sequence[PublicMeeting], language: str, now: datetime) -> str:
+        return render_page(meetings, language, self.links, now, self.tz)
+
+    def not_found(self, language: str) -> str:
+        return render_not_found(language, self.links, self.tz)
 
 
 def language_of_path(path: str) -> str:

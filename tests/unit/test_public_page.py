@@ -18,15 +18,17 @@ from jinja2.ext import babel_extract
 
 from daemon.i18n import translations
 from daemon.model import Kind, MeetingId, SeriesId
+from daemon.ports.page import PublicPages
+from daemon.ports.public import PublicItem, PublicMeeting
 from daemon.publish.public_page import (
     STYLE,
     STYLE_CSP_SOURCE,
+    PageComposer,
     SiteLinks,
     language_of_path,
     render_not_found,
     render_page,
 )
-from daemon.ports.public import PublicItem, PublicMeeting
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -233,3 +235,10 @@ def test_every_text_of_the_templates_has_a_dutch_translation() -> None:
                 found.add(message if isinstance(message, str) else message[0])
     assert len(found) > 30
     assert sorted(m for m in found if dutch.gettext(m) == m and m != "Agenda") == []
+
+
+def test_the_composer_is_what_the_http_connector_asks_for() -> None:
+    pages: PublicPages = PageComposer(LINKS, AMS)
+    assert '<html lang="en">' in pages.page([meeting()], "en", NOW)
+    assert "Pagina niet gevonden" in pages.not_found("nl")
+    assert pages.style_source == STYLE_CSP_SOURCE
