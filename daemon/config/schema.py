@@ -129,6 +129,7 @@ class HttpConfig:
     host: str = "127.0.0.1"  # ``listen`` split, for binding
     port: int = 8080
     public_url: str | None = None  # how people reach the feed and page
+    metrics: bool = True  # /metrics (Prometheus text) on the listen address
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ def read_http(table: Table) -> HttpConfig:
         public_url=None
         if public_url is None
         else table.convert("public_url", public_url, checks.public_url),
+        metrics=table.boolean("metrics", True),
     )
     table.finish()
     return config
