@@ -32,12 +32,22 @@ from daemon.filing.submission import (
     Submission,
     file_submission,
 )
-from daemon.model import ItemId, SeriesId
+from daemon.model import Item, ItemId, Meeting, SeriesId
 from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.room_feed import queue_item_post
 from daemon.rules.assignment import deadline, next_meeting
-from daemon.rules.visibility import PRIVATE, Asker, SeriesVisibility, Surface, may_show
+from daemon.rules.visibility import (
+    PRIVATE,
+    Asker,
+    ItemState,
+    MeetingState,
+    Part,
+    SeriesVisibility,
+    Surface,
+    may_show,
+    meeting_state,
+)
 from daemon.safe_text import is_blank, untrusted
 from daemon.store import Tx
 
@@ -76,6 +86,34 @@ class ChatSettings:
         own, e.g. an afspraak of no meeting). The one rule: :mod:`daemon.rules.visibility`."""
         seen = PRIVATE if series is None else self.visibility.get(series, PRIVATE)
         return may_show(seen, origin.surface, origin.asker)
+
+    def shows_of(
+        self,
+        meeting: Meeting,
+        origin: Origin,
+        now: datetime,
+        part: Part = Part.DATES,
+        item: Item | None = None,
+    ) -> bool:
+        """Whether ``part`` of ``meeting`` (and of ``item`` on it) may be shown where
+        ``origin`` asked at ``now``: the same rule, with the meeting's publication and
+        agenda moments and the item's state (confidential, awaiting acceptance)."""
+        seen = self.visibility.get(meeting.series, PRIVATE)
+        return may_show(
+            seen,
+            origin.surface,
+            origin.asker,
+            part,
+            meeting=self.meeting_state(meeting, now),
+            item=None if item is None else ItemState.of(item),
+        )
+
+    def meeting_state(self, meeting: Meeting, now: datetime) -> MeetingState:
+        """What of ``meeting`` is out by time; a series without rules here is private."""
+        rules = self.filing.rules.get(meeting.series)
+        if rules is None:
+            return MeetingState(published=False, agenda_out=False)
+        return meeting_state(meeting, rules, self.tz, now)
 
 
 @dataclass(frozen=True, slots=True)

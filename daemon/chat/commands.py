@@ -6,10 +6,14 @@ be done (an unknown id, a withdrawn item, a meeting that already started).
 Each change lands in the item's audit trail with who asked, from chat.
 
 Read-only commands show a series only where :mod:`daemon.rules.visibility`
-allows it (``ChatSettings.shows``): outside the core room a non-public
-series' meetings, items and afspraken are left out, and a meeting asked for
-by name, id or date that cannot be shown gets the same answer as one that does
-not exist, so the answer never confirms that it does.
+allows it (``ChatSettings.shows``, ``ChatSettings.shows_of``): outside the core
+room a non-public series' meetings, items and afspraken are left out, and so is
+a meeting before its series' publication moment (a bewonersbijeenkomst before
+T-28d); a meeting asked for by name, id or date that cannot be shown gets the
+same answer as one that does not exist, so the answer never confirms that it
+does. An agenda shown there lists an item only where the same rule lets its
+title out: a public agenda, once it is out, and never a confidential item
+(``!vertrouwelijk``) or one awaiting acceptance.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from daemon.chat.parsing import (
     CannotKeep,
     Command,
     KeepForDiscussion,
+    MarkConfidential,
     MarkDone,
     MoveItem,
     RejectItem,
@@ -72,6 +77,7 @@ from daemon.rules.assignment import (
     next_meeting,
     utc,
 )
+from daemon.rules.visibility import PRIVATE, Part, agenda_moment
 from daemon.store import Tx
 
 NO_ITEM = mark("There is no item {number}.")
@@ -87,6 +93,8 @@ NO_PUBLIC_MEETING = mark(
 NO_NEXT_PUBLIC_MEETING = mark(
     "In this room I only show public meetings, and no public meeting is planned yet."
 )
+AGENDA_NOT_PUBLIC = mark("The agenda of this meeting is not public.")
+AGENDA_PUBLIC_LATER = mark("The agenda of this meeting becomes public on {when}.")
 CLOSED_ITEM = mark("Item {number} was withdrawn or rejected; it cannot be changed any more.")
 
 
@@ -111,7 +119,7 @@ async def run_command(
             rows = await _deadline_rows(tx, settings, now, origin)
             return CommandResult(deadlines_reply(rows, tz, public=origin.public))
         case ShowAgreements():
-            agreements = await _agreements(tx, settings, origin)
+            agreements = await _agreements(tx, settings, origin, now)
             today = now.astimezone(tz).date()
             return CommandResult(agreements_reply(agreements, today, tz, public=origin.public))
         case MarkDone() | CannotKeep():
@@ -122,6 +130,8 @@ async def run_command(
             return CommandResult(await _keep(tx, command, origin, settings, now))
         case WithdrawItem() | AcceptItem() | RejectItem():
             return CommandResult(await _set_status(tx, command, origin, settings, now))
+        case MarkConfidential():
+            return CommandResult(await _confidential(tx, command, origin, settings, now))
 
 
 def _say(msgid: str, settings: ChatSettings, **fields: Field) -> Reply:
@@ -135,7 +145,12 @@ async def _agenda(
     tx: Tx, ref: str | None, origin: Origin, settings: ChatSettings, now: datetime
 ) -> Reply:
     meeting = await find_meeting(
-        tx, ref, settings, now, visible=lambda series: settings.shows(series, origin)
+        tx,
+        ref,
+        settings,
+        now,
+        visible=lambda series: settings.shows(series, origin),
+        shown=lambda found: settings.shows_of(found, origin, now),
     )
     if meeting is None:
         if origin.public:
@@ -143,8 +158,33 @@ async def _agenda(
         if ref is None:
             return _say(NO_NEXT_MEETING, settings)
         return _say(UNKNOWN_MEETING, settings, meeting=Untrusted(ref, 60))
-    items = await tx.items_for_meeting(meeting.id)
-    return agenda_reply(meeting, items, public=origin.public, tz=settings.tz)
+    # Each title through the one rule (in the core room it lets everything through).
+    items = [
+        item
+        for item in await tx.items_for_meeting(meeting.id)
+        if settings.shows_of(meeting, origin, now, Part.AGENDA, item)
+    ]
+    return agenda_reply(
+        meeting,
+        items,
+        public=not settings.shows_of(meeting, origin, now, Part.ADDRESS),
+        tz=settings.tz,
+        note=_agenda_note(meeting, origin, settings, now),
+    )
+
+
+def _agenda_note(
+    meeting: Meeting, origin: Origin, settings: ChatSettings, now: datetime
+) -> tuple[str, datetime | None] | None:
+    """Why an agenda shown here lists nothing, when the rule keeps all of it back."""
+    if settings.shows_of(meeting, origin, now, Part.AGENDA):
+        return None
+    rules = settings.filing.rules.get(meeting.series)
+    later = None if rules is None else agenda_moment(meeting, rules, settings.tz)
+    public_agenda = settings.visibility.get(meeting.series, PRIVATE).public_agenda
+    if public_agenda and later is not None and utc(later) > utc(now):
+        return AGENDA_PUBLIC_LATER, later
+    return AGENDA_NOT_PUBLIC, None
 
 
 async def find_meeting(
@@ -155,33 +195,37 @@ async def find_meeting(
     series: SeriesId | None = None,
     *,
     visible: Callable[[SeriesId], bool] = lambda _: True,
+    shown: Callable[[Meeting], bool] = lambda _: True,
 ) -> Meeting | None:
     """The meeting ``ref`` names: its id, a series (its next meeting), or a date.
 
     ``None`` names the next meeting of ``series`` (default: the configured one),
     or, where that series is not ``visible``, the soonest of the visible series.
     A date is looked up in ``series`` first, then in every series. A meeting of
-    a series that is not ``visible`` is never found: it is as if it did not exist.
+    a series that is not ``visible``, or one not ``shown`` (not published yet),
+    is never found: it is as if it did not exist.
     """
     own_series = series or settings.filing.default_series
+
+    def seen(meetings: list[Meeting]) -> list[Meeting]:
+        return [m for m in meetings if visible(m.series) and shown(m)]
+
     if ref is None:
         if visible(own_series):
-            return next_meeting(await tx.meetings(own_series), now)
-        return next_meeting([m for m in await tx.meetings() if visible(m.series)], now)
+            return next_meeting(seen(await tx.meetings(own_series)), now)
+        return next_meeting(seen(await tx.meetings()), now)
     text = " ".join(ref.split())
     by_id = await tx.meeting(MeetingId(text))
     if by_id is not None:
-        return by_id if visible(by_id.series) else None
+        return by_id if seen([by_id]) else None
     if text.lower() in settings.filing.rules:
         named = SeriesId(text.lower())
-        return next_meeting(await tx.meetings(named), now) if visible(named) else None
+        return next_meeting(seen(await tx.meetings(named)), now)
     day = parse_day(text, now.astimezone(settings.tz))
     if day is None:
         return None
-    everything = await tx.meetings()
-    on_day = [
-        m for m in everything if m.start.astimezone(settings.tz).date() == day and visible(m.series)
-    ]
+    everything = seen(await tx.meetings())
+    on_day = [m for m in everything if m.start.astimezone(settings.tz).date() == day]
     return next((m for m in on_day if m.series == own_series), on_day[0] if on_day else None)
 
 
@@ -194,7 +238,8 @@ async def _deadline_rows(
     for series, rules in settings.filing.rules.items():
         if not settings.shows(series, origin):
             continue
-        meeting = next_meeting(await tx.meetings(series), now)
+        meetings = await tx.meetings(series)
+        meeting = next_meeting([m for m in meetings if settings.shows_of(m, origin, now)], now)
         if meeting is None:
             continue
         for kind in Kind:
@@ -206,13 +251,18 @@ async def _deadline_rows(
     return sorted(rows, key=lambda row: (utc(row.at), row.meeting.id))
 
 
-async def _agreements(tx: Tx, settings: ChatSettings, origin: Origin) -> list[Agreement]:
-    """The open afspraken shown here: of a meeting of a series shown here; one of no
-    meeting is the core group's own."""
+async def _agreements(
+    tx: Tx, settings: ChatSettings, origin: Origin, now: datetime
+) -> list[Agreement]:
+    """The open afspraken shown here: of a meeting shown here; one of no meeting is the
+    core group's own."""
     shown: list[Agreement] = []
     for agreement in await tx.open_agreements():
         meeting = await tx.meeting(agreement.meeting) if agreement.meeting else None
-        if settings.shows(meeting.series if meeting else None, origin):
+        if meeting is None:
+            if settings.shows(None, origin):
+                shown.append(agreement)
+        elif settings.shows_of(meeting, origin, now):
             shown.append(agreement)
     return shown
 
@@ -415,6 +465,37 @@ async def _notify_sender(tx: Tx, change: ItemChange, settings: ChatSettings, now
     await enqueue_change_notice(
         tx, change, our_address=settings.mail_address, tz=settings.tz, now=now
     )
+
+
+async def _confidential(
+    tx: Tx, command: MarkConfidential, origin: Origin, settings: ChatSettings, now: datetime
+) -> Reply:
+    """Keep an item off every public surface, or let it back on. Any item may be kept
+    back, also a closed one: keeping something private is never refused."""
+    item = await tx.item(command.item)
+    number = item_label(command.item)
+    if item is None:
+        return _say(NO_ITEM, settings, number=number)
+    if item.confidential is command.confidential:
+        already = (
+            mark("{number} is already confidential: “{title}”.")
+            if command.confidential
+            else mark("{number} is not confidential: “{title}”.")
+        )
+        return _say(already, settings, number=number, title=Untrusted(item.title))
+    await tx.set_item_confidential(item.id, command.confidential, detail=_detail(origin), at=now)
+    msgid = (
+        mark(
+            "{number} is confidential: “{title}” stays off every public surface (announcement "
+            "rooms, public calendar feed and page). Undo: !openbaar {number}"
+        )
+        if command.confidential
+        else mark(
+            "{number} is no longer confidential: “{title}” is shown wherever its meeting's "
+            "agenda is public."
+        )
+    )
+    return _say(msgid, settings, number=number, title=Untrusted(item.title))
 
 
 def _new_status(command: WithdrawItem | AcceptItem | RejectItem, item: Item) -> ItemStatus:

@@ -1,10 +1,11 @@
 """The read-only answers: ``!help``, ``!agenda``, ``!deadlines``, ``!afspraken``.
 
 Listings are shown once, each phrase "Dutch / English", with sender text made
-safe. In an announcement room (public) an agenda hides who submitted what and
-items still awaiting acceptance. Which series a listing may show at all is
-decided before, by :mod:`daemon.rules.visibility`; a public listing says that
-it shows only public meetings, and ``!help`` names only the series shown there.
+safe. What a listing may show at all (which series and meetings, which item
+titles, whether submitters) is decided before, by :mod:`daemon.rules.visibility`:
+in an announcement room (public) an agenda hides who submitted what, items
+still awaiting acceptance and confidential ones. A public listing says that it
+shows only public meetings, and ``!help`` names only the series shown there.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting
 
 MAX_ROWS = 50
 _NOT_LISTED = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
-_NOT_PUBLIC = _NOT_LISTED | {ItemStatus.AWAITING_ACCEPTANCE}
 ONLY_PUBLIC = mark("Here I only show public meetings and what belongs to them.")
 EXAMPLE_DATE = "2027-05-18"  # a fixed example: a real date could name a private meeting
 
@@ -80,9 +80,18 @@ def help_reply(tz: ZoneInfo, series: Collection[str] = ()) -> Reply:
     )
 
 
-def agenda_reply(meeting: Meeting, items: Sequence[Item], *, public: bool, tz: ZoneInfo) -> Reply:
-    hidden = _NOT_PUBLIC if public else _NOT_LISTED
-    shown = [item for item in items if item.status not in hidden]
+def agenda_reply(
+    meeting: Meeting,
+    items: Sequence[Item],
+    *,
+    public: bool,
+    tz: ZoneInfo,
+    note: tuple[str, datetime | None] | None = None,
+) -> Reply:
+    """``items`` are the ones the visibility rule lets out here; ``public`` hides who
+    submitted them; ``note`` (a msgid, with a moment for ``{when}``) says why an agenda
+    lists nothing here."""
+    shown = [item for item in items if item.status not in _NOT_LISTED]
 
     def head(_: Say) -> str:
         return _(
@@ -96,6 +105,9 @@ def agenda_reply(meeting: Meeting, items: Sequence[Item], *, public: bool, tz: Z
         found = [_item_row(_, item, public=public) for item in shown[:MAX_ROWS]]
         if len(shown) > MAX_ROWS:
             found.append(_("… and {count} more.", count=len(shown) - MAX_ROWS))
+        if note is not None:
+            msgid, at = note
+            return [*found, _(msgid, when=_.when(at)) if at is not None else _(msgid)]
         return found or [_("No items yet.")]
 
     return listing_reply(head, rows, tz)
@@ -111,6 +123,8 @@ def _item_row(_: Say, item: Item, *, public: bool) -> str:
 
 def _flags(item: Item) -> list[str]:
     flags: list[str] = []
+    if item.confidential:
+        flags.append(mark("confidential"))
     if item.status is ItemStatus.AWAITING_ACCEPTANCE:
         flags.append(mark("awaiting acceptance"))
     if item.status is ItemStatus.TER_BESPREKING:

@@ -109,6 +109,14 @@ class KeepForDiscussion:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkConfidential:
+    """Keep an item off every public surface (``confidential``), or let it back on."""
+
+    item: ItemId
+    confidential: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class BadCommand:
     """A known command with wrong arguments; the answer shows its usage and ``problem``."""
 
@@ -134,6 +142,7 @@ Command = (
     | AcceptItem
     | RejectItem
     | KeepForDiscussion
+    | MarkConfidential
 )
 Request = FileItem | BadFiling | RecordAgreement | Command | BadCommand | UnknownCommand
 
@@ -181,6 +190,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "besluitrijp", ("decision-ready",), "!besluitrijp ID ter-bespreking",
         mark("keep a late stuk on its meeting for discussion, no decision"), False,
+    ),
+    CommandSpec(
+        "vertrouwelijk", ("confidential",), "!vertrouwelijk ID",
+        mark("keep an item off every public surface (rooms, feed, page)"), False,
+    ),
+    CommandSpec(
+        "openbaar", ("public",), "!openbaar ID",
+        mark("undo !vertrouwelijk: the item is shown where its agenda is public"), False,
     ),
 )  # fmt: skip
 _BY_WORD = {word: spec for spec in COMMANDS for word in (spec.name, *spec.aliases)}
@@ -359,6 +376,13 @@ def _keep(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
     return KeepForDiscussion(item)
 
 
+def _confidential(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    item = item_id(first)
+    if item is None or rest:
+        return BadCommand(spec)
+    return MarkConfidential(item, confidential=spec.name == "vertrouwelijk")
+
+
 _COMMAND_PARSERS = {
     "help": _help,
     "agenda": _agenda,
@@ -371,6 +395,8 @@ _COMMAND_PARSERS = {
     "accepteer": _accept,
     "weiger": _reject,
     "besluitrijp": _keep,
+    "vertrouwelijk": _confidential,
+    "openbaar": _confidential,
 }
 
 

@@ -260,6 +260,19 @@ class CoreQueries(QueriesBase):
         await self._record_event(item_id, instant_to_db(at), event, detail)
         return await self._require_item(item_id)
 
+    async def set_item_confidential(
+        self, item_id: ItemId, confidential: bool, *, detail: str, at: datetime
+    ) -> Item:
+        """Keep an item off every public surface (or let it back on), with its event
+        ('confidential' or 'public') in the audit trail."""
+        await self._require_item(item_id)
+        await self._conn.execute(
+            "UPDATE items SET confidential = ? WHERE id = ?", (int(confidential), item_id)
+        )
+        event = "confidential" if confidential else "public"
+        await self._record_event(item_id, instant_to_db(at), event, detail)
+        return await self._require_item(item_id)
+
     async def item_events(self, item_id: ItemId) -> list[ItemEvent]:
         """An item's audit trail, oldest first."""
         rows = await self._fetch_all(

@@ -118,6 +118,7 @@ def item_from_row(row: sqlite3.Row, documents: tuple[Document, ...] = ()) -> Ite
         moved_from=None if moved_from is None else MeetingId(str(moved_from)),
         position=int(row["position"]),
         auth_failure=None if row["auth_failure"] is None else str(row["auth_failure"]),
+        confidential=bool(row["confidential"]),
     )
 
 

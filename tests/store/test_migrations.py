@@ -100,6 +100,7 @@ async def test_upgrade_from_version_k_keeps_data(tmp_path: Path, k: int) -> None
             assert item is not None
             assert ("Jaarverslag", meeting.id) == (item.title, item.meeting)
             assert [(d.sha256, d.filename) for d in item.documents] == list(DOCUMENTS)
+            assert item.confidential is False  # 0009: an item before it is not kept back
         assert await _raw(new, "PRAGMA foreign_key_check") == []
         assert [tuple(row) for row in await _raw(new, "PRAGMA integrity_check")] == [("ok",)]
         recorded = await _raw(new, "SELECT version, name FROM schema_migrations ORDER BY version")

@@ -200,6 +200,51 @@ async def test_set_status_and_the_audit_trail(planned: Store) -> None:
     ]
 
 
+async def test_the_confidential_flag_is_kept_with_its_audit_trail(planned: Store) -> None:
+    """``!vertrouwelijk`` and ``!openbaar``: the flag survives a reopen of the item and every
+    change is an item event with who asked; a new item is not confidential."""
+    later = NOW + timedelta(hours=3)
+    async with planned.transaction() as tx:
+        item = await file_item(tx, APRIL.id)
+        kept = await tx.set_item_confidential(
+            item.id, True, detail="by @anna:example.org in chat", at=later
+        )
+    assert item.confidential is False
+    assert kept.confidential is True
+    async with planned.reading() as tx:
+        again = await tx.item(item.id)
+        listed = await tx.items_for_meeting(APRIL.id)
+    assert again is not None
+    assert again.confidential is True
+    assert [i.confidential for i in listed] == [True]
+
+    async with planned.transaction() as tx:
+        opened = await tx.set_item_confidential(
+            item.id, False, detail="by @piet:x in chat", at=later
+        )
+        events = await tx.item_events(item.id)
+    assert opened.confidential is False
+    assert [(e.event, e.detail) for e in events] == [
+        ("filed", f"meeting {APRIL.id}"),
+        ("confidential", "by @anna:example.org in chat"),
+        ("public", "by @piet:x in chat"),
+    ]
+
+
+async def test_the_confidential_flag_of_an_unknown_item_is_refused(planned: Store) -> None:
+    with pytest.raises(LookupError):
+        async with planned.transaction() as tx:
+            await tx.set_item_confidential(ItemId(999), True, detail="", at=NOW)
+
+
+async def test_the_confidential_column_accepts_only_yes_or_no(planned: Store) -> None:
+    async with planned.transaction() as tx:
+        item = await file_item(tx, APRIL.id)
+    with pytest.raises(sqlite3.IntegrityError):
+        async with planned.transaction() as tx:
+            await tx._conn.execute("UPDATE items SET confidential = 2 WHERE id = ?", (item.id,))
+
+
 async def test_filed_at_defaults_to_received_at(planned: Store) -> None:
     received = NOW - timedelta(days=2)
     async with planned.transaction() as tx:

@@ -10,6 +10,7 @@ from daemon.chat.parsing import (
     COMMANDS,
     BadCommand,
     FileItem,
+    MarkConfidential,
     MarkDone,
     Request,
     ShowAgenda,
@@ -19,13 +20,15 @@ from daemon.chat.parsing import (
     UnknownCommand,
 )
 from daemon.chat.replies import CORE_ROOM_ONLY, NO_CORE_ROOM, NOT_HERE
-from daemon.model import AgreementId, Kind
+from daemon.model import AgreementId, ItemId, Kind
 
 ROOMS = Rooms("!core", frozenset({"!announce"}))
 CHANGING: list[Request] = [
     FileItem(Kind.AGENDAPUNT, "x", ""),
     RecordAgreement("x", "jan", None),
     MarkDone(AgreementId(1)),
+    MarkConfidential(ItemId(1)),  # only the core group keeps items back, or lets them out
+    MarkConfidential(ItemId(1), confidential=False),
     ShowAgreements(),  # afspraken are the core group's business
     BadCommand(next(s for s in COMMANDS if s.name == "klaar")),
 ]

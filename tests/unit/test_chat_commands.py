@@ -23,6 +23,7 @@ from daemon.chat.parsing import (
     CommandSpec,
     FileItem,
     KeepForDiscussion,
+    MarkConfidential,
     MarkDone,
     MoveItem,
     RejectItem,
@@ -214,6 +215,11 @@ def test_an_e_mail_address_is_no_owner() -> None:
         ("!reject 12 reclame", RejectItem(ItemId(12), "reclame")),
         ("!besluitrijp 12 ter-bespreking", KeepForDiscussion(ItemId(12))),
         ("!decision-ready 12 for-discussion", KeepForDiscussion(ItemId(12))),
+        ("!vertrouwelijk WB-12", MarkConfidential(ItemId(12))),
+        ("!Vertrouwelijk 12", MarkConfidential(ItemId(12))),
+        ("!confidential #12", MarkConfidential(ItemId(12), confidential=True)),
+        ("!openbaar WB-12", MarkConfidential(ItemId(12), confidential=False)),
+        ("!public wb12", MarkConfidential(ItemId(12), confidential=False)),
     ],
 )
 def test_commands_and_their_english_aliases(text: str, expected: Request) -> None:
@@ -236,6 +242,10 @@ def _spec(name: str) -> CommandSpec:
         ("!accepteer x", "accepteer", None),
         ("!besluitrijp 12", "besluitrijp", ONLY_FOR_DISCUSSION),
         ("!besluitrijp 12 besluitrijp", "besluitrijp", ONLY_FOR_DISCUSSION),
+        ("!vertrouwelijk", "vertrouwelijk", None),
+        ("!confidential de huurzaak", "vertrouwelijk", None),
+        ("!vertrouwelijk WB-12 WB-13", "vertrouwelijk", None),
+        ("!public", "openbaar", None),
     ],
 )
 def test_wrong_arguments_name_the_command(text: str, name: str, problem: str | None) -> None:
