@@ -17,6 +17,7 @@ from daemon.config.secret import Secret
 from daemon.errors import ConfigError
 from daemon.model import Meeting, Offset, Series, SeriesId
 from daemon.rules.plan import PlanSpec, expand_plan
+from daemon.rules.planning import SeriesMatcher
 
 MIB = 1024 * 1024
 
@@ -121,6 +122,12 @@ class CaldavConfig:
     calendar: str  # the calendar's display name
     username: str | None = None
     password: Secret | None = None
+    # The core group's shared calendar to plan from (display name); None: not read.
+    planning_calendar: str | None = None
+    planning_poll_seconds: int = 300  # how often it is read (and at SIGHUP)
+    planning_match: tuple[SeriesMatcher, ...] = ()  # which events plan which series
+    # Write every deadline moment as an event into this calendar (display name).
+    deadline_calendar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Each reader takes the section's ``Table`` (absent section: the caller passes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from daemon.config import checks
@@ -18,9 +18,12 @@ from daemon.config.schema import (
     MailConfig,
     MailLimits,
     MatrixConfig,
+    SeriesConfig,
     SmtpConfig,
 )
 from daemon.config.secret import Secret
+from daemon.model import SeriesId
+from daemon.rules.planning import SeriesMatcher
 
 
 def read_secret(table: Table, base: str) -> Secret | None:
@@ -101,15 +104,71 @@ def read_mail(table: Table) -> MailConfig:
     return config
 
 
-def read_caldav(table: Table) -> CaldavConfig:
+def read_caldav(table: Table, series: Mapping[SeriesId, SeriesConfig]) -> CaldavConfig:
+    calendar = table.required("calendar", str)
+    planning = table.optional_text("planning_calendar")
+    if planning is not None and planning == calendar:
+        raise table.error(
+            "planning_calendar",
+            bilingual(
+                "de planningskalender moet een andere kalender zijn dan 'calendar', "
+                "waar Wijkbode zelf in schrijft",
+                "the planning calendar must differ from 'calendar', which Wijkbode writes",
+            ),
+        )
     config = CaldavConfig(
         url=table.convert("url", table.required("url", str), checks.url),
-        calendar=table.required("calendar", str),
+        calendar=calendar,
         username=table.optional_text("username"),
         password=read_secret(table, "password"),
+        planning_calendar=planning,
+        planning_poll_seconds=table.integer("planning_poll_seconds", 300, minimum=10),
+        planning_match=_read_planning_match(table.table("planning"), series),
+        deadline_calendar=table.optional_text("deadline_calendar"),
     )
     table.finish()
     return config
+
+
+def _read_planning_match(
+    table: Table | None, series: Mapping[SeriesId, SeriesConfig]
+) -> tuple[SeriesMatcher, ...]:
+    """``[caldav.planning.<series>]`` per series; by default its id or title as a
+    category, or its title at the start of the event's title."""
+    chosen: dict[str, Table] = {}
+    if table is not None:
+        for name in list(table.data):
+            found = table.table(name)
+            if found is None or name not in series:
+                raise table.error(
+                    name,
+                    bilingual(
+                        f"{name!r} is geen reeks uit [series]; kies een van: "
+                        f"{', '.join(series) or '-'}",
+                        "not a configured series",
+                    ),
+                )
+            chosen[name] = found
+    matchers: list[SeriesMatcher] = []
+    for series_id, configured in series.items():
+        title = configured.series.title
+        own = chosen.get(series_id)
+        if own is None:
+            matchers.append(SeriesMatcher(series_id, (series_id, title), title))
+            continue
+        categories = tuple(value for _, value in own.list_of("categories", str))
+        prefix = own.optional_text("title_prefix")
+        own.finish()
+        if not categories and not prefix:
+            raise own.error(
+                "categories",
+                bilingual(
+                    "geef categories of title_prefix (of allebei)",
+                    "give categories or title_prefix (or both)",
+                ),
+            )
+        matchers.append(SeriesMatcher(series_id, categories, prefix))
+    return tuple(matchers)
 
 
 def read_http(table: Table) -> HttpConfig:
