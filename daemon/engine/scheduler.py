@@ -126,7 +126,9 @@ async def materialise(
         wanted = (
             []
             if series is None
-            else meeting_specs(meeting, series, settings) + notice_specs(meeting, existing, now)
+            else meeting_specs(meeting, series, settings)
+            + notice_specs(meeting, existing, now)
+            + plan_publication_specs(meeting, series, settings, existing, now)
         )
         await _reconcile(tx, existing, wanted, now, report)
     for agreement in agreements:
@@ -181,6 +183,36 @@ def meeting_specs(meeting: Meeting, series: Series, settings: EngineSettings) ->
                 )
             )
     return specs
+
+
+def plan_publication_specs(
+    meeting: Meeting, series: Series, settings: EngineSettings, jobs: Iterable[Job], now: datetime
+) -> list[JobSpec]:
+    """The feed's ``announce`` of a public series that has no announcement moment.
+
+    RULES.md: a wijkalliantie's dates are public from the moment they are in the
+    plan, with no announcement in the rooms. So the feed alone gets an
+    ``announce`` job, due when the meeting is first planned (its stored due time
+    is kept, so a later ``materialise`` sees no change).
+    """
+    if series.rules.announce is not None or meeting.cancelled:
+        return []
+    if not meeting_destinations(ANNOUNCE, series, settings.targets).get(ChannelName.FEED):
+        return []
+    key = f"{SubjectType.MEETING.value}/{meeting.id}/{ANNOUNCE}/plan/{ChannelName.FEED.value}"
+    planned = next((job.due_at for job in jobs if job.key == key), now)
+    return [
+        JobSpec(
+            key=key,
+            subject_type=SubjectType.MEETING,
+            subject_id=meeting.id,
+            moment=ANNOUNCE,
+            channel=ChannelName.FEED,
+            due_at=planned,
+            target_at=meeting.start,
+            subject_at=meeting.start,
+        )
+    ]
 
 
 def notice_specs(meeting: Meeting, jobs: Iterable[Job], now: datetime) -> list[JobSpec]:

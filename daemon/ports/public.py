@@ -13,6 +13,9 @@ from datetime import datetime
 
 from daemon.model import Kind, MeetingId, SeriesId
 
+# The name of the one public feed: the outbox destination of channel 'feed'.
+FEED_NAME = "agenda"
+
 
 @dataclass(frozen=True, slots=True)
 class PublicItem:

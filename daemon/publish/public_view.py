@@ -23,10 +23,27 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from daemon.config import Config
-from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId, SeriesRules
-from daemon.ports.public import PublicItem, PublicMeeting
+from daemon.model import (
+    Item,
+    ItemStatus,
+    Kind,
+    Meeting,
+    MeetingId,
+    Series,
+    SeriesId,
+    SeriesRules,
+)
+from daemon.ports.public import FEED_NAME, PublicItem, PublicMeeting
 from daemon.rules.moments import ANNOUNCE, deadline, moments, utc
-from daemon.rules.visibility import SeriesVisibility, Surface, may_show
+from daemon.rules.visibility import (
+    ItemState,
+    MeetingState,
+    Part,
+    SeriesVisibility,
+    Surface,
+    agenda_moment,
+    may_show,
+)
 from daemon.safe_text import untrusted
 from daemon.store import Store
 from daemon.store.public import Publication
@@ -37,14 +54,12 @@ __all__ = [
     "PublicMeeting",
     "next_publication",
     "public_meetings",
+    "public_series",
     "public_view",
 ]
 
-# The name of the one public feed (the outbox destination of channel 'feed').
-FEED_NAME = "agenda"
 # Items that stand on a meeting's agenda (as the packages list them).
 _ON_AGENDA = frozenset({ItemStatus.FILED, ItemStatus.TER_BESPREKING})
-_TITLE_LIMIT = 200
 
 
 async def public_view(
@@ -91,16 +106,17 @@ def public_meetings(
                 id=meeting.id,
                 series=meeting.series,
                 series_title=series.title,
-                title=untrusted(event.summary, _TITLE_LIMIT),
+                # As published (the CalDAV event's text); the page escapes it.
+                title=event.summary,
                 start=event.start.astimezone(tz),
                 end=event.end.astimezone(tz),
-                location=untrusted(event.location, _TITLE_LIMIT),
+                location=event.location,
                 cancelled=event.action == "cancel",
                 moved_from=None
                 if publication.moved_from is None
                 else publication.moved_from.astimezone(tz),
                 sequence=event.sequence,
-                agenda=_agenda(agendas.get(meeting.id, [])),
+                agenda=_agenda(meeting, agendas.get(meeting.id, []), series, tz, now, surface),
                 stukken_at=deadline(meeting, Kind.STUK, series.rules, tz)
                 if Kind.STUK in kinds and not meeting.cancelled
                 else None,
@@ -122,11 +138,28 @@ def _ahead(
     return tuple((kind, at) for kind, at in found if utc(at) > utc(now))
 
 
-def _agenda(items: Sequence[Item]) -> tuple[PublicItem, ...]:
+def _agenda(
+    meeting: Meeting,
+    items: Sequence[Item],
+    series: Series,
+    tz: ZoneInfo,
+    now: datetime,
+    surface: Surface,
+) -> tuple[PublicItem, ...] | None:
+    """The agenda titles the one rule lets on ``surface``; ``None`` where the series'
+    agenda is not public (``public_agenda``), or not yet (a wijkalliantie's before its
+    concept agenda). Never a confidential item or one awaiting acceptance."""
+    seen = SeriesVisibility.of(series)
+    out = agenda_moment(meeting, series.rules, tz)
+    # Published: the feed delivery recorded it. Its agenda goes out by time.
+    state = MeetingState(published=True, agenda_out=out is None or utc(now) >= utc(out))
+    if not may_show(seen, surface, None, Part.AGENDA, meeting=state):
+        return None
     return tuple(
         PublicItem(number=f"WB-{item.id}", kind=item.kind, title=untrusted(item.title))
         for item in items
         if item.status in _ON_AGENDA
+        and may_show(seen, surface, None, Part.AGENDA, meeting=state, item=ItemState.of(item))
     )
 
 
@@ -147,7 +180,18 @@ def next_publication(config: Config, meetings: Sequence[Meeting], now: datetime)
             continue
         rules = entry.series.rules
         ahead += [m.at for m in moments(meeting, rules, tz) if m.name == ANNOUNCE]
+        agenda_out = agenda_moment(meeting, rules, tz)  # its titles go public then
+        ahead += [] if agenda_out is None else [agenda_out]
         ahead += [deadline(meeting, kind, rules, tz) for kind in rules.deadlines]
         ahead += [meeting.start, meeting.end]
     later = [when for when in ahead if utc(when) > utc(now)]
     return min(later, key=utc, default=None)
+
+
+def public_series(config: Config, surface: Surface = Surface.PUBLIC_FEED) -> dict[SeriesId, str]:
+    """The series whose meetings may be shown on ``surface``: id -> title, in config order."""
+    return {
+        sid: entry.series.title
+        for sid, entry in config.series.items()
+        if may_show(SeriesVisibility.of(entry.series), surface)
+    }

@@ -9,7 +9,11 @@ Where things go (RULES.md):
 
 - every moment of a meeting: the core group's room;
 - ``announce`` and ``reminder:meeting`` of a public series: also the announce
-  rooms and the residents' mailing address; ``announce`` also the public calendar;
+  rooms and the residents' mailing address; ``announce`` also the public calendar
+  and the public feed (``[http]``: the feed channel records the event as published,
+  see :mod:`daemon.publish.public_view`); a public series without an announcement
+  moment (the wijkalliantie: "dates public from the moment they are in the plan")
+  reaches the feed by an ``announce`` job on the feed alone, due when it is planned;
 - the concept agenda, the packages and the deadline reminders: also every partner by mail;
 - notices (cancelled, moved, goes ahead): every destination that carried the meeting;
 - afspraken: the core group's room, naming the owner (as text, not a ping).
@@ -40,6 +44,7 @@ from daemon.ports.outbox import (
     NewEffect,
     message_id_for,
 )
+from daemon.ports.public import FEED_NAME
 from daemon.rules.catchup import (
     CANCELLED_NOTICE,
     DEADLINE_REMINDER_PREFIX,
@@ -78,6 +83,7 @@ class Targets:
     partner_addresses: tuple[str, ...] = ()
     residents_address: str | None = None
     calendar: str | None = None
+    feed: str | None = None  # the public feed's name, when ``[http]`` serves it
     mail_domain: str = _NO_DOMAIN  # for Message-IDs and calendar UIDs
 
     @classmethod
@@ -90,6 +96,7 @@ class Targets:
             partner_addresses=() if mail is None else partners,
             residents_address=None if mail is None else mail.residents_address,
             calendar=None if caldav is None else caldav.calendar,
+            feed=None if config.http is None else FEED_NAME,
             mail_domain=_NO_DOMAIN if mail is None else mail.address.rpartition("@")[2],
         )
 
@@ -133,6 +140,7 @@ def meeting_destinations(
     rooms = [targets.core_room] if targets.core_room else []
     mail: list[str] = []
     calendars: list[str] = []
+    feeds: list[str] = []
     if moment in _PUBLIC_MOMENTS:
         if may_show(seen, Surface.ANNOUNCE_ROOM):
             rooms += targets.announce_rooms
@@ -140,12 +148,15 @@ def meeting_destinations(
             mail.append(targets.residents_address)
         if moment == ANNOUNCE and targets.calendar and may_show(seen, Surface.PUBLIC_CALENDAR):
             calendars.append(targets.calendar)
+        if moment == ANNOUNCE and targets.feed and may_show(seen, Surface.PUBLIC_FEED):
+            feeds.append(targets.feed)
     if moment in _PACKAGES - {Kind.AGENDAPUNT.value} or is_deadline_reminder(moment):
         mail += targets.partner_addresses
     found = {
         ChannelName.MATRIX: tuple(dict.fromkeys(rooms)),
         ChannelName.MAIL: tuple(dict.fromkeys(mail)),
         ChannelName.CALDAV: tuple(calendars),
+        ChannelName.FEED: tuple(feeds),
     }
     return {channel: where for channel, where in found.items() if where}
 
@@ -161,6 +172,8 @@ def surface_of(channel: ChannelName, destination: str, targets: Targets) -> Surf
         return Surface.ANNOUNCE_ROOM if announce else Surface.OTHER_CHAT
     if channel is ChannelName.CALDAV:
         return Surface.PUBLIC_CALENDAR
+    if channel is ChannelName.FEED:
+        return Surface.PUBLIC_FEED
     if destination in targets.partner_addresses and destination != targets.residents_address:
         return None
     return Surface.RESIDENTS_MAIL
@@ -215,7 +228,8 @@ def _effect(
             message_id=message_id_for(key, context.targets.mail_domain),
             auto_submitted="auto-generated",
         )
-    elif channel is ChannelName.CALDAV and meeting is not None:
+    elif channel in (ChannelName.CALDAV, ChannelName.FEED) and meeting is not None:
+        # The feed carries the same event as the CalDAV calendar (same UID and text).
         payload = _calendar_write(job, meeting, message.text, context)
     else:
         raise ValueError(f"job {job.key} cannot send to channel {channel}")

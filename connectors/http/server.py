@@ -1,0 +1,183 @@
+"""The HTTP service on aiohttp: one listener on ``[http] listen``, route tables, hard limits.
+
+What is served is a list of route tables (``RouteTable``): the calendar feed
+(:mod:`connectors.http.feed`) adds its routes, the page, ``/healthz`` and
+``/metrics`` add theirs; nothing else exists, so there is no directory listing
+and no file path to traverse to. Every answer passes one middleware that:
+
+- answers ``OPTIONS`` for a known path with ``204`` and ``Allow``, and any other
+  method than GET/HEAD with ``405`` (a bilingual line, never a traceback);
+- turns an unknown path into the bilingual 404 page and any unforeseen error
+  into a plain ``500`` page (the traceback goes to the log only);
+- adds the security headers (``X-Content-Type-Options``, ``Referrer-Policy``,
+  a ``Content-Security-Policy`` unless the handler set its own, ...).
+
+Limits against slow or hostile clients: a request line and each header field
+at most 8 KiB, at most 64 header fields, no request body over 64 KiB (none is
+read anyway), and ``header_timeout`` seconds for a connection to send a whole
+request (aiohttp's keep-alive timer runs from the connection's start, so a
+client that trickles its headers, slowloris, is cut off; the same time closes
+an idle keep-alive connection).
+
+The listener is bound in ``start()`` (at build time, so an address in use is a
+clear error before the daemon runs), served by ``serve()`` in the daemon's
+intake phase, and closed when that is cancelled: stopping the daemon stops
+new requests first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from connectors.http.responses import SECURITY_HEADERS
+
+log = logging.getLogger("wijkbode.http")
+
+RouteTable = Sequence[web.RouteDef]
+ALLOWED = "GET, HEAD, OPTIONS"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    header_timeout: float = 15.0  # seconds for a whole request (and an idle keep-alive)
+    max_line_size: int = 8190
+    max_field_size: int = 8190
+    max_headers: int = 64
+    max_body: int = 64 * 1024
+
+
+def error_page(status: int, dutch: str, english: str) -> web.Response:
+    """A small bilingual HTML page (Dutch first) for an error status."""
+    body = (
+        '<!doctype html>\n<html lang="nl"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{status} {html.escape(dutch)}</title></head>"
+        '<body><main><h1>{d}</h1><p lang="en">{e}</p>'
+        '<p><a href="/">Naar de agenda</a> · <a href="/en" lang="en">To the agenda</a></p>'
+        "</main></body></html>\n"
+    ).format(d=html.escape(dutch), e=html.escape(english))
+    return web.Response(
+        status=status, body=body.encode(), content_type="text/html", charset="utf-8"
+    )
+
+
+def not_found() -> web.Response:
+    return error_page(404, "Deze pagina bestaat niet", "This page does not exist")
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Methods, errors and security headers for every request (see the module docstring)."""
+    try:
+        if request.method == "OPTIONS":
+            response: web.StreamResponse = _options(request)
+        elif request.method not in ("GET", "HEAD"):
+            response = _not_allowed(request)
+        else:
+            response = await handler(request)
+    except web.HTTPNotFound:
+        response = not_found()
+    except web.HTTPMethodNotAllowed:
+        response = _not_allowed(request)
+    except web.HTTPException as error:
+        response = error_page(
+            error.status, f"Fout {error.status}", f"Error {error.status}: {error.reason}"
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.rel_url.path)
+        response = error_page(
+            500, "Er ging iets mis aan onze kant", "Something went wrong on our side"
+        )
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _options(request: web.Request) -> web.StreamResponse:
+    if request.path != "*" and isinstance(request.match_info.http_exception, web.HTTPNotFound):
+        return not_found()
+    return web.Response(status=204, headers={"Allow": ALLOWED})
+
+
+def _not_allowed(request: web.Request) -> web.Response:
+    if isinstance(request.match_info.http_exception, web.HTTPNotFound):
+        return not_found()
+    response = error_page(
+        405,
+        f"{request.method} kan hier niet; alleen lezen (GET)",
+        f"{request.method} is not allowed here; only reading (GET)",
+    )
+    response.headers["Allow"] = ALLOWED
+    return response
+
+
+class HttpService:
+    """The listener and its routes; see the module docstring."""
+
+    def __init__(
+        self, host: str, port: int, routes: Sequence[RouteTable], limits: Limits = Limits()
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._routes = [route for table in routes for route in table]
+        self._limits = limits
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[guard], client_max_size=self._limits.max_body)
+        app.add_routes(self._routes)
+        return app
+
+    async def start(self) -> None:
+        """Bind the listener; ``OSError`` (address in use, no permission) as it comes."""
+        limits = self._limits
+        runner = web.AppRunner(
+            self.app(),
+            access_log=None,  # thousands of feed requests a second must not each write a line
+            keepalive_timeout=limits.header_timeout,
+            max_line_size=limits.max_line_size,
+            max_field_size=limits.max_field_size,
+            max_headers=limits.max_headers,
+            shutdown_timeout=5.0,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, reuse_address=True, backlog=512)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        if self.port == 0:  # an ephemeral port (tests): the one the kernel gave
+            self.port = _bound_port(runner) or 0
+        log.info("HTTP op / on http://%s:%d", self.host, self.port)
+
+    async def serve(self) -> None:
+        """Serve until cancelled, then stop listening and close the connections."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+            log.info("HTTP gestopt / stopped")
+
+
+def _bound_port(runner: web.AppRunner) -> int | None:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return None
+
