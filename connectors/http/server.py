@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -72,6 +72,16 @@ def not_found() -> web.Response:
     return error_page(404, "Deze pagina bestaat niet", "This page does not exist")
 
 
+# The 404 page in the public page's style, when the page is served (connectors.http.page).
+NotFoundPage = Callable[[web.BaseRequest], web.Response]
+NOT_FOUND_PAGE: web.AppKey[NotFoundPage] = web.AppKey("not_found_page")
+
+
+def _not_found(request: web.Request) -> web.Response:
+    page = request.app.get(NOT_FOUND_PAGE)
+    return not_found() if page is None else page(request)
+
+
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Methods, errors and security headers for every request (see the module docstring)."""
@@ -83,7 +93,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         else:
             response = await handler(request)
     except web.HTTPNotFound:
-        response = not_found()
+        response = _not_found(request)
     except web.HTTPMethodNotAllowed:
         response = _not_allowed(request)
     except web.HTTPException as error:
@@ -104,13 +114,13 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _options(request: web.Request) -> web.StreamResponse:
     if request.path != "*" and isinstance(request.match_info.http_exception, web.HTTPNotFound):
-        return not_found()
+        return _not_found(request)
     return web.Response(status=204, headers={"Allow": ALLOWED})
 
 
 def _not_allowed(request: web.Request) -> web.Response:
     if isinstance(request.match_info.http_exception, web.HTTPNotFound):
-        return not_found()
+        return _not_found(request)
     response = error_page(
         405,
         f"{request.method} kan hier niet; alleen lezen (GET)",
@@ -124,17 +134,25 @@ class HttpService:
     """The listener and its routes; see the module docstring."""
 
     def __init__(
-        self, host: str, port: int, routes: Sequence[RouteTable], limits: Limits = Limits()
+        self,
+        host: str,
+        port: int,
+        routes: Sequence[RouteTable],
+        limits: Limits = Limits(),
+        not_found_page: NotFoundPage | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._routes = [route for table in routes for route in table]
         self._limits = limits
+        self._not_found_page = not_found_page
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[guard], client_max_size=self._limits.max_body)
         app.add_routes(self._routes)
+        if self._not_found_page is not None:
+            app[NOT_FOUND_PAGE] = self._not_found_page
         return app
 
     async def start(self) -> None:
@@ -180,4 +198,3 @@ def _bound_port(runner: web.AppRunner) -> int | None:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None
-
