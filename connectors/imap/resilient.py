@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from daemon.backoff import Backoff
 from daemon.errors import PermanentError, TransientError
+from daemon.health import Health
 from daemon.ports.mailbox import MailSource, QuarantineReturn, RawMail
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RECONNECT_BACKOFF = Backoff(base=1.0, cap=300.0)
+HEALTH_PART = "imap"
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -41,8 +43,10 @@ class ResilientMailSource:
         backoff: Backoff = RECONNECT_BACKOFF,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        health: Health | None = None,
     ) -> None:
         self._source = source
+        self._health = health  # /healthz and /metrics: part "imap"
         self._backoff = backoff
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
         self._sleep = sleep
@@ -62,6 +66,10 @@ class ResilientMailSource:
             else:
                 self._connected = True
                 self.connections += 1
+                if self._health is not None:
+                    self._health.succeeded(HEALTH_PART)
+                    if self.connections > 1:
+                        self._health.reconnected(HEALTH_PART)
         log.info("IMAP verbonden / connected (%d)", self.connections)
 
     async def close(self) -> None:
@@ -107,7 +115,7 @@ class ResilientMailSource:
             await self._lost("IDLE", error)
             await self._ensure_connected()
         else:
-            self._failures = 0
+            self._succeeded()
 
     # -- the retry machinery ------------------------------------------------------
 
@@ -119,8 +127,13 @@ class ResilientMailSource:
             except TransientError as error:
                 await self._lost(what, error)
                 continue
-            self._failures = 0
+            self._succeeded()
             return result
+
+    def _succeeded(self) -> None:
+        self._failures = 0
+        if self._health is not None:
+            self._health.succeeded(HEALTH_PART)
 
     async def _ensure_connected(self) -> None:
         if not self._connected:
@@ -131,6 +144,8 @@ class ResilientMailSource:
         self._connected = False
         await self._source.close()
         self._failures += 1
+        if self._health is not None:
+            self._health.failed(HEALTH_PART)
         delay = self._backoff.delay(self._failures, self._rng, error.retry_after)
         log.warning(
             "IMAP %s mislukt, nieuwe poging over %.1f s / failed, retrying in %.1f s: %s",

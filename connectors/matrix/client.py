@@ -25,6 +25,7 @@ from connectors.matrix.send import Sender, file_content, notice_content, reactio
 from connectors.matrix.session import MatrixSettings, open_session
 from connectors.matrix.sync import SyncStream
 from daemon.errors import PermanentError
+from daemon.health import Health
 from daemon.ports.chat import (
     ChatAttachment,
     ChatEvent,
@@ -54,8 +55,14 @@ def is_creator_with_infinite_power(create_event: dict[str, Any], user_id: str) -
 class MatrixChatClient:
     """One Matrix account and device, as a ``daemon.ports.chat.ChatClient``."""
 
-    def __init__(self, settings: MatrixSettings, handled: HandledEvents | None = None) -> None:
+    def __init__(
+        self,
+        settings: MatrixSettings,
+        handled: HandledEvents | None = None,
+        health: Health | None = None,
+    ) -> None:
         self._settings = settings
+        self._health = health
         self._handled = handled
         self._client: nio.AsyncClient | None = None
         self._sender: Sender | None = None
@@ -94,7 +101,9 @@ class MatrixChatClient:
             self._settings.matrix_dir / "pending_events.json",
             self._settings.undecryptable_hold_s,
         )
-        self._stream = SyncStream(client, pending, self._handled, self._settings.sync_timeout_ms)
+        self._stream = SyncStream(
+            client, pending, self._handled, self._settings.sync_timeout_ms, self._health
+        )
         with translated("keys upload"):
             if client.should_upload_keys:
                 check(await client.keys_upload(), "keys upload")

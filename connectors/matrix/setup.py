@@ -15,6 +15,7 @@ from connectors.matrix.channel import MatrixChannel
 from connectors.matrix.client import MatrixChatClient
 from connectors.matrix.session import MatrixSettings
 from daemon.config import Config
+from daemon.health import Health
 from daemon.ports.chat import HandledEvents
 from daemon.store import Store
 
@@ -37,7 +38,9 @@ class StoreHandledEvents:
             return await tx.is_event_handled(event_id)
 
 
-def matrix_parts(config: Config, store: Store, resources: AsyncExitStack) -> MatrixParts | None:
+def matrix_parts(
+    config: Config, store: Store, resources: AsyncExitStack, health: Health | None = None
+) -> MatrixParts | None:
     """The client and channel when ``[matrix]`` is configured, else ``None``."""
     matrix = config.matrix
     if matrix is None:
@@ -51,7 +54,7 @@ def matrix_parts(config: Config, store: Store, resources: AsyncExitStack) -> Mat
         device_name=matrix.device_name,
     )
     handled: HandledEvents = StoreHandledEvents(store)
-    client = MatrixChatClient(settings, handled=handled)
+    client = MatrixChatClient(settings, handled=handled, health=health)
     resources.push_async_callback(client.close)
     ready = asyncio.Event()
     return MatrixParts(client, MatrixChannel(client, store.documents, ready), ready)

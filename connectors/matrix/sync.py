@@ -26,6 +26,7 @@ from connectors.matrix.convert import to_chat_event
 from connectors.matrix.errors import check, error_from_response, translated
 from connectors.matrix.pending import PendingDecryption
 from daemon.errors import TransientError
+from daemon.health import Health
 from daemon.ports.chat import ChatEvent, ChatInvite, HandledEvents
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ BACKOFF_CAP_S = 60.0
 GAP_PAGE_SIZE = 100
 GAP_MAX_PAGES = 50
 REMEMBERED_EVENT_IDS = 10_000
+HEALTH_PART = "matrix"
 
 
 class SyncStream:
@@ -46,8 +48,10 @@ class SyncStream:
         pending: PendingDecryption,
         handled: HandledEvents | None,
         timeout_ms: int,
+        health: Health | None = None,
     ) -> None:
         self._client = client
+        self._health = health  # /healthz and /metrics: part "matrix"
         self._pending = pending
         self._handled = handled
         self._timeout_ms = timeout_ms
@@ -67,10 +71,16 @@ class SyncStream:
                 batch = await self._collect(response, token)
             except TransientError as error:
                 failures += 1
+                if self._health is not None:
+                    self._health.failed(HEALTH_PART)
                 delay = _backoff(failures, error.retry_after)
                 log.warning("Matrix sync failed (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 continue
+            if self._health is not None:
+                self._health.succeeded(HEALTH_PART)
+                if failures:
+                    self._health.reconnected(HEALTH_PART)
             failures = 0
             for event in batch:
                 if not await self._is_handled(event):

@@ -33,6 +33,7 @@ from typing import Any
 from daemon.backoff import Backoff
 from daemon.clock import Clock
 from daemon.errors import PermanentError, TransientError
+from daemon.health import Health
 from daemon.ports.outbox import Channel, ChannelName, Effect
 from daemon.store import Store
 from daemon.store.engine import RetryOutcome
@@ -79,8 +80,12 @@ class Dispatcher:
         deliver_timeout: float = 120.0,
         stop_timeout: float = 30.0,
         max_unexpected: int = MAX_UNEXPECTED_FAILURES,
+        health: Health | None = None,
     ) -> None:
         self._store = store
+        # /healthz: a channel fails while its last delivery failed (not for a refusal,
+        # which is the destination's answer, not the channel's outage).
+        self._health = health
         self._clock = clock
         self._channel = channel
         self._backoff = backoff or Backoff()
@@ -90,10 +95,17 @@ class Dispatcher:
         self._stop_timeout = stop_timeout
         self._max_unexpected = max_unexpected
         self._wake = asyncio.Event()
+        if health is not None:
+            health.watch(self.part, within=None)
 
     @property
     def channel(self) -> ChannelName:
         return self._channel.name
+
+    @property
+    def part(self) -> str:
+        """This channel's name in ``/healthz``."""
+        return f"outbox:{self.channel}"
 
     def wake(self) -> None:
         """Look at the outbox now (call after a commit that enqueued for this channel)."""
@@ -149,20 +161,28 @@ class Dispatcher:
             async with asyncio.timeout(self._deliver_timeout):
                 remote_id = await self._channel.deliver(effect)
         except TransientError as error:
+            self._report(ok=False)
             await self._retry_later(effect, _describe(error), error.retry_after)
         except PermanentError as error:
             await self._park(effect, _describe(error))
         except TimeoutError:
+            self._report(ok=False)
             await self._retry_later(effect, f"no answer within {self._deliver_timeout:g} s", None)
         except Exception as error:
             # A connector bug must not stop every delivery: treat it as transient, loudly,
             # and a bounded number of times.
             log.exception("channel %s failed unexpectedly on %s", self.channel, effect.key)
+            self._report(ok=False)
             await self._unexpected(effect, error)
         else:
+            self._report(ok=True)
             async with self._store.transaction() as tx:
                 await tx.mark_delivered(effect.id, remote_id, at=self._clock.now())
             log.debug("delivered %s as %s", effect.key, remote_id)
+
+    def _report(self, *, ok: bool) -> None:
+        if self._health is not None:
+            (self._health.succeeded if ok else self._health.failed)(self.part)
 
     async def _retry_later(self, effect: Effect, error: str, hint: float | None) -> None:
         attempts = effect.attempts + 1
@@ -226,10 +246,13 @@ class Outbox:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         poll_seconds: float = 5.0,
+        health: Health | None = None,
     ) -> None:
         self._store = store
         self.dispatchers = {
-            c.name: Dispatcher(store, clock, c, backoff=backoff, rng=rng, poll_seconds=poll_seconds)
+            c.name: Dispatcher(
+                store, clock, c, backoff=backoff, rng=rng, poll_seconds=poll_seconds, health=health
+            )
             for c in channels
         }
 

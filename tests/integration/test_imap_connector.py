@@ -20,6 +20,7 @@ from daemon.backoff import Backoff
 from daemon.config.schema import ImapConfig
 from daemon.config.secret import Secret
 from daemon.errors import PermanentError, TransientError
+from daemon.health import Health
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import SmtpRelay
 
@@ -346,7 +347,9 @@ async def test_resilient_source_survives_a_restart_between_calls(
 ) -> None:
     """Dovecot restarts; the same source object reconnects by itself, finds mail delivered
     after the restart, and UIDVALIDITY is unchanged."""
-    resilient = ResilientMailSource(ImapMailSource(config), backoff=FAST_BACKOFF)
+    health = Health()
+    health.watch("imap", within=600)
+    resilient = ResilientMailSource(ImapMailSource(config), backoff=FAST_BACKOFF, health=health)
     try:
         await resilient.connect()
         await deliver(smtp_relay, mailbox_user, "voor de herstart")
@@ -362,6 +365,9 @@ async def test_resilient_source_survives_a_restart_between_calls(
     assert [(m.uid, m.raw.endswith(sent)) for m in found] == [(first.uid + 1, True)]
     assert uidvalidity == first.uidvalidity
     assert resilient.connections == 2
+    # /healthz and /metrics: the loss is one reconnect, and the part is healthy again.
+    assert health.counters() == {("connector_reconnects", (("connector", "imap"),)): 1}
+    assert health.report().failing == ()
 
 
 async def test_resilient_source_survives_a_restart_during_idle(

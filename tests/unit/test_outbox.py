@@ -430,3 +430,26 @@ async def test_rows_survive_a_restart_with_their_backoff(
 
     assert waiting == []  # the stored backoff still held after the restart
     assert channel.order == ["a1", "a2"]
+
+
+async def test_a_channel_is_failing_in_healthz_while_its_last_delivery_failed(
+    store: Store,
+) -> None:
+    from daemon.health import Health
+
+    health = Health()
+    channel = MemoryChannel()
+    clock = ManualClock(START)
+    dispatcher = Dispatcher(store, clock, channel, poll_seconds=NO_POLL, health=health)
+    assert health.report().failing == ()  # nothing to send is no failure
+    channel.down.add("!room:a")
+    async with store.transaction() as tx:
+        await tx.enqueue(
+            NewEffect(ChannelName.MATRIX, "!room:a", "k1", ChatPost("a", "a")), now=START
+        )
+    await dispatcher.deliver_ready()
+    assert health.report().failing == ("outbox:matrix",)
+    channel.down.clear()
+    await clock.advance(timedelta(hours=1))
+    await dispatcher.deliver_ready()
+    assert health.report().failing == ()
