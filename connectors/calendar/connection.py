@@ -17,8 +17,9 @@ from caldav.aio import AsyncDAVClient, Calendar, Principal
 from caldav.response import DAVResponse
 
 from connectors.calendar.errors import translated
+from daemon.config.reader import bilingual
 from daemon.config.schema import CaldavConfig
-from daemon.errors import ChannelError
+from daemon.errors import ChannelError, PermanentError
 
 log = logging.getLogger("wijkbode.caldav")
 
@@ -38,10 +39,17 @@ class CaldavConnection:
     """The client and the resolved calendar of one ``[caldav]`` section."""
 
     def __init__(
-        self, config: CaldavConfig, *, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+        self,
+        config: CaldavConfig,
+        *,
+        timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+        create: bool = True,
     ) -> None:
         self._config = config
         self._timeout = timeout_seconds
+        # False for a calendar only read (the planning calendar): a misspelt name must
+        # be an error, not a new empty calendar that seems to cancel every meeting.
+        self._create = create
         self._client: AsyncDAVClient | None = None
         self._calendar: Calendar | None = None
 
@@ -68,6 +76,10 @@ class CaldavConnection:
         """The calendar's URL; a plain GET on it returns the whole calendar as one ICS."""
         return str((await self.calendar()).url)
 
+    def client(self) -> AsyncDAVClient:
+        """The logged-in client, for requests caldav has no method for (sync-collection)."""
+        return self._open()
+
     async def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> DAVResponse:
         """A plain PUT of ``body`` with this login; the caller judges the status.
 
@@ -91,7 +103,16 @@ class CaldavConnection:
         client = self._open()
         principal = await client.get_principal()
         found = await self._find(client, principal)
-        return found if found is not None else await self._make(principal)
+        if found is not None:
+            return found
+        if not self._create:
+            raise PermanentError(
+                bilingual(
+                    f"er is geen kalender {self.calendar_name!r} voor deze CalDAV-gebruiker",
+                    f"there is no calendar {self.calendar_name!r} for this CalDAV user",
+                )
+            )
+        return await self._make(principal)
 
     def _open(self) -> AsyncDAVClient:
         if self._client is None:

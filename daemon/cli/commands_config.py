@@ -7,13 +7,18 @@ are warnings here, so the example configuration passes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
+from daemon.cli.common import translators
 from daemon.config import Config, load_config
 from daemon.config.runnable import runtime_problems
+from daemon.engine.plan_sync import effective_plan
 from daemon.model import MeetingStatus
+from daemon.publish.plan_conflicts import conflict_lines
+from daemon.store import Store, has_state
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -42,8 +47,27 @@ def check_config(args: argparse.Namespace) -> int:
     config = load_config(config_path(args), state_dir_override=state_dir_override(args))
     for problem in runtime_problems(config):
         print(f"wijkbode: waarschuwing / warning: {problem}", file=sys.stderr)
+    for conflict in asyncio.run(plan_conflicts(config)):
+        print(f"wijkbode: conflict: {conflict}", file=sys.stderr)
     print(summary(config))
     return 0
+
+
+async def plan_conflicts(config: Config) -> list[str]:
+    """Where the planning calendar (as last read by the daemon) and this configuration
+    disagree, one line each, Dutch then English. Nothing is written."""
+    if not has_state(config.state_dir):
+        return []
+    store = await Store.open(config.state_dir, create=False)
+    try:
+        async with store.reading() as tx:
+            plan = await effective_plan(tx, config)
+    finally:
+        await store.close()
+    return [
+        " / ".join(" ".join(conflict_lines(conflict, _)) for _ in translators(config))
+        for conflict in plan.conflicts
+    ]
 
 
 def summary(config: Config) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from daemon.cli.common import config_from, local_iso, parse_instant, print_json, synced_store
 from daemon.config import Config
 from daemon.i18n import Translator
-from daemon.model import Meeting, SeriesId
+from daemon.model import Meeting, MeetingId, SeriesId
+from daemon.ports.planning import PlanSource
 from daemon.rules.assignment import Moment, upcoming_moments
 from daemon.store import has_state
 
@@ -38,10 +40,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def show_meetings(args: argparse.Namespace) -> int:
     config = config_from(args)
-    meetings = asyncio.run(_stored_meetings(config, datetime.now(UTC)))
     if args.json:
-        print_json([meeting_json(m, config) for m in meetings])
+        meetings, sources = asyncio.run(_meetings_and_sources(config, datetime.now(UTC)))
+        print_json([meeting_json(m, config, sources) for m in meetings])
         return 0
+    meetings = asyncio.run(_stored_meetings(config, datetime.now(UTC)))
     _ = Translator(config.language, config.timezone)
     for meeting in meetings:
         status = "" if meeting.status.value == "planned" else f"  [{_('cancelled')}]"
@@ -70,6 +73,16 @@ async def _stored_meetings(config: Config, now: datetime) -> list[Meeting]:
         return await tx.meetings()
 
 
+async def _meetings_and_sources(
+    config: Config, now: datetime
+) -> tuple[list[Meeting], Mapping[MeetingId, PlanSource]]:
+    """The stored meetings and, for those whose date another source set, that source."""
+    if not has_state(config.state_dir):
+        return config.meetings(), {}
+    async with synced_store(config, now) as store, store.reading() as tx:
+        return await tx.meetings(), await tx.meeting_sources()
+
+
 async def _upcoming(config: Config, now: datetime) -> list[Moment]:
     meetings = await _stored_meetings(config, now)
     by_series: dict[SeriesId, list[Meeting]] = {}
@@ -79,7 +92,11 @@ async def _upcoming(config: Config, now: datetime) -> list[Moment]:
     return upcoming_moments(by_series, rules, config.timezone, now)
 
 
-def meeting_json(meeting: Meeting, config: Config) -> dict[str, Any]:
+def meeting_json(
+    meeting: Meeting, config: Config, sources: Mapping[MeetingId, PlanSource] | None = None
+) -> dict[str, Any]:
+    """A meeting for ``--json``; ``source``: where its date comes from (config, calendar)."""
+    source = (sources or {}).get(meeting.id, PlanSource.CONFIG)
     return {
         "id": meeting.id,
         "series": meeting.series,
@@ -88,6 +105,7 @@ def meeting_json(meeting: Meeting, config: Config) -> dict[str, Any]:
         "end": local_iso(meeting.end, config.timezone),
         "location": meeting.location,
         "status": meeting.status.value,
+        "source": source.value,
     }
 
 

@@ -20,6 +20,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.config import Config, load_config
 from daemon.engine.outbox import Outbox
 from daemon.engine.plan_sync import sync_plan
+from daemon.engine.planning import PlanningReader
 from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.errors import ConfigError
 from daemon.ports.outbox import Channel
@@ -36,7 +37,7 @@ log = logging.getLogger("wijkbode.wiring")
 async def build_components(
     config: Config, store: Store, clock: Clock, resources: AsyncExitStack
 ) -> Components:
-    changes, replanned = await sync_plan(store, config, clock.now())
+    changes, replanned = await sync_plan(store, config, clock.now(), report_conflicts=True)
     log.info(
         "plan: %d added, %d moved, %d cancelled, %d removed;"
         " jobs: %d added, %d moved, %d cancelled",
@@ -52,8 +53,11 @@ async def build_components(
     components.engine += [scheduler.run, *outbox.runners()]
     if feed is not None:
         components.engine.append(feed.run)
+    planning = _planning_reader(config, store, clock, resources, scheduler, outbox)
+    if planning is not None:
+        components.intake.append(planning.run)
     components.intake.append(
-        _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler)
+        _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler, planning)
     )
     components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed)
     components.intake += _mail_intake(config, store, clock, resources, outbox, feed)
@@ -141,6 +145,29 @@ async def _caldav_channel(config: Config, resources: AsyncExitStack) -> Channel:
     return channel
 
 
+def _planning_reader(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    resources: AsyncExitStack,
+    scheduler: Scheduler,
+    outbox: Outbox,
+) -> PlanningReader | None:
+    """The reader of ``[caldav] planning_calendar``, when one is configured."""
+    if config.caldav is None or config.caldav.planning_calendar is None:
+        return None
+    from connectors.calendar.planning import CaldavPlanningCalendar
+
+    calendar = CaldavPlanningCalendar(config.caldav, config.timezone)
+    resources.push_async_callback(calendar.close)
+
+    def changed() -> None:
+        scheduler.wake()
+        outbox.wake()
+
+    return PlanningReader(store, clock, calendar, config, on_changed=changed)
+
+
 def _matrix(config: Config, store: Store, resources: AsyncExitStack) -> MatrixParts | None:
     """The Matrix client and its outbox channel when ``[matrix]`` is configured."""
     if config.matrix is None:
@@ -182,7 +209,12 @@ def _chat_intake(
 
 
 def _reload_on_sighup(
-    path: Path, state_dir: Path, store: Store, clock: Clock, scheduler: Scheduler
+    path: Path,
+    state_dir: Path,
+    store: Store,
+    clock: Clock,
+    scheduler: Scheduler,
+    planning: PlanningReader | None = None,
 ) -> Runner:
     async def run() -> None:
         hup = asyncio.Event()
@@ -192,7 +224,11 @@ def _reload_on_sighup(
             while True:
                 await hup.wait()
                 hup.clear()
-                await _reload_plan(path, state_dir, store, clock, scheduler)
+                config = await _reload_plan(path, state_dir, store, clock, scheduler)
+                if planning is not None:
+                    if config is not None:
+                        planning.reconfigure(config)
+                    planning.wake()  # and read the planning calendar now
         finally:
             loop.remove_signal_handler(signal.SIGHUP)
 
@@ -201,18 +237,19 @@ def _reload_on_sighup(
 
 async def _reload_plan(
     path: Path, state_dir: Path, store: Store, clock: Clock, scheduler: Scheduler
-) -> None:
+) -> Config | None:
     """SIGHUP: read the plan again; other changes (servers, rooms) need a restart."""
     try:
         config = load_config(path, state_dir_override=state_dir)
     except ConfigError as error:
         log.error("configuratie niet herladen / config not reloaded: %s", error)
-        return
+        return None
     # Jobs are fired with the rules they were planned by (a series added, an offset changed).
     scheduler.reconfigure(EngineSettings.from_config(config))
-    changes, _ = await sync_plan(store, config, clock.now())
+    changes, _ = await sync_plan(store, config, clock.now(), report_conflicts=True)
     scheduler.wake()
     log.info(
         "plan herladen / plan reloaded: %d added, %d moved, %d cancelled, %d removed",
         len(changes.added), len(changes.moved), len(changes.cancelled), len(changes.removed),
     )  # fmt: skip
+    return config

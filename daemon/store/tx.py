@@ -10,8 +10,17 @@ from daemon.store.core import CoreQueries
 from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
+from daemon.store.planning import PlanningQueries
 from daemon.store.public import PublicQueries
 
 
-class Tx(CoreQueries, EngineQueries, MailQueries, ChatQueries, FeedQueries, PublicQueries):
+class Tx(
+    CoreQueries,
+    EngineQueries,
+    MailQueries,
+    ChatQueries,
+    FeedQueries,
+    PublicQueries,
+    PlanningQueries,
+):
     """All typed queries, bound to the connection of one open transaction."""
