@@ -32,8 +32,10 @@ import html
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from connectors.http.responses import SECURITY_HEADERS
@@ -46,7 +48,7 @@ ALLOWED = "GET, HEAD, OPTIONS"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    header_timeout: float = 15.0  # seconds for a whole request (and an idle keep-alive)
+    header_timeout: float = 10.0  # seconds for a whole request (and an idle keep-alive)
     max_line_size: int = 8190
     max_field_size: int = 8190
     max_headers: int = 64
@@ -130,6 +132,20 @@ def _not_allowed(request: web.Request) -> web.Response:
     return response
 
 
+class _ClientErrorLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log, with a malformed request (too long a line, too many headers,
+    bad syntax: anyone on the internet can send one) as one warning line instead of an
+    error with a traceback; a fault of ours still logs its traceback."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            said = str(msg) % args if args else str(msg)
+            self.warning("%s: %s", said, " ".join(str(error.message).split())[:200])
+            return
+        super().exception(msg, *args, **kwargs)
+
+
 class HttpService:
     """The listener and its routes; see the module docstring."""
 
@@ -161,6 +177,7 @@ class HttpService:
         runner = web.AppRunner(
             self.app(),
             access_log=None,  # thousands of feed requests a second must not each write a line
+            logger=_ClientErrorLog(logging.getLogger("wijkbode.http.server"), {}),
             keepalive_timeout=limits.header_timeout,
             max_line_size=limits.max_line_size,
             max_field_size=limits.max_field_size,

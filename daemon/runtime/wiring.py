@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,13 @@ from daemon.runtime.app import Components, Runner
 from daemon.store import Store
 
 if TYPE_CHECKING:
+    from connectors.http import FeedService, HttpService, RouteTable
     from connectors.matrix.setup import MatrixParts
+    from daemon.ports.public import PublicMeeting
+    from daemon.publish.public_timer import PublicTimer
+
+# The public feed's calendar name when no CalDAV calendar name is configured.
+DEFAULT_FEED_NAME = "Wijkagenda"
 
 log = logging.getLogger("wijkbode.wiring")
 
@@ -45,22 +51,28 @@ async def build_components(
         len(replanned.added), len(replanned.moved), len(replanned.cancelled),
     )  # fmt: skip
     matrix = _matrix(config, store, resources)
+    public = await _public_site(config, store, clock, resources)
     channels = await _channels(config, store, resources, matrix)
+    if public is not None:
+        channels.append(public.channel)
     outbox = Outbox(store, clock, channels)
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     feed = _room_feed(config, store, clock, outbox)
     components = Components()
     components.engine += [scheduler.run, *outbox.runners()]
+    if public is not None:
+        components.engine.append(public.timer.run)
+        components.intake.append(public.service.serve)  # stops first: no new requests
     if feed is not None:
         components.engine.append(feed.run)
     planning = _planning_reader(config, store, clock, resources, scheduler, outbox)
     if planning is not None:
         components.intake.append(planning.run)
     components.intake.append(
-        _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler, planning)
+        _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler, planning, public)
     )
-    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed)
-    components.intake += _mail_intake(config, store, clock, resources, outbox, feed)
+    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed, public)
+    components.intake += _mail_intake(config, store, clock, resources, outbox, feed, public)
     return components
 
 
@@ -72,11 +84,15 @@ def _room_feed(config: Config, store: Store, clock: Clock, outbox: Outbox) -> Ro
     return RoomFeed(store, clock, settings, on_enqueued=outbox.wake)
 
 
-def _after_filing(outbox: Outbox, feed: RoomFeed | None) -> Callable[[], None]:
+def _after_filing(
+    outbox: Outbox, feed: RoomFeed | None, public: PublicSite | None = None
+) -> Callable[[], None]:
     def wake() -> None:
         outbox.wake()
         if feed is not None:
             feed.wake()
+        if public is not None:
+            public.invalidate()  # the page lists the agenda
 
     return wake
 
@@ -110,6 +126,7 @@ def _mail_intake(
     resources: AsyncExitStack,
     outbox: Outbox,
     feed: RoomFeed | None,
+    public: PublicSite | None = None,
 ) -> list[Runner]:
     """The IMAP intake (with its parser worker) when ``[mail]`` is configured."""
     if config.mail is None:
@@ -131,7 +148,7 @@ def _mail_intake(
     source = ResilientMailSource(ImapMailSource(config.mail.imap))
     resources.push_async_callback(source.close)
     intake = MailIntake(
-        store, source, parser, clock, settings, on_enqueued=_after_filing(outbox, feed)
+        store, source, parser, clock, settings, on_enqueued=_after_filing(outbox, feed, public)
     )
     return [intake.run]
 
@@ -185,6 +202,7 @@ def _chat_intake(
     outbox: Outbox,
     scheduler: Scheduler,
     feed: RoomFeed | None,
+    public: PublicSite | None = None,
 ) -> list[Runner]:
     """The chat intake (filing, afspraken, commands) on the Matrix client."""
     if matrix is None:
@@ -196,7 +214,7 @@ def _chat_intake(
         # A demo clock runs elsewhere in time than the homeserver's timestamps.
         settings = replace(settings, received_at_from_clock=True)
 
-    after_filing = _after_filing(outbox, feed)
+    after_filing = _after_filing(outbox, feed, public)
 
     def committed() -> None:
         after_filing()
@@ -215,6 +233,7 @@ def _reload_on_sighup(
     clock: Clock,
     scheduler: Scheduler,
     planning: PlanningReader | None = None,
+    public: PublicSite | None = None,
 ) -> Runner:
     async def run() -> None:
         hup = asyncio.Event()
@@ -225,6 +244,8 @@ def _reload_on_sighup(
                 await hup.wait()
                 hup.clear()
                 config = await _reload_plan(path, state_dir, store, clock, scheduler)
+                if public is not None:
+                    public.reconfigure(config)  # what is public may have changed
                 if planning is not None:
                     if config is not None:
                         planning.reconfigure(config)
@@ -253,3 +274,78 @@ async def _reload_plan(
         len(changes.added), len(changes.moved), len(changes.cancelled), len(changes.removed),
     )  # fmt: skip
     return config
+
+
+# --- the public HTTP side ([http]): the feed, and the routes of the page and probes ---
+
+
+@dataclass
+class PublicSite:
+    """The ``[http]`` side: the listener, the calendar feed and its outbox channel, and the
+    timer that refreshes what changes by time alone. ``invalidate()`` drops every cached
+    render (the feed's, and each one in ``caches``: the page adds its own there)."""
+
+    config: Config  # replaced on SIGHUP: visibility and titles follow the reloaded file
+    service: HttpService
+    feed: FeedService
+    channel: Channel
+    timer: PublicTimer
+    caches: list[Callable[[], None]] = field(default_factory=list)
+
+    def invalidate(self) -> None:
+        self.feed.invalidate()
+        for drop in self.caches:
+            drop()
+
+    def reconfigure(self, config: Config | None) -> None:
+        if config is not None:
+            self.config = config
+        self.invalidate()
+        self.timer.wake()
+
+
+async def _public_site(
+    config: Config, store: Store, clock: Clock, resources: AsyncExitStack
+) -> PublicSite | None:
+    """The HTTP service when ``[http]`` is configured, bound now (an address in use is a
+    clear error before anything runs) and closed with the daemon."""
+    if config.http is None:
+        return None
+    from connectors.http import FeedChannel, FeedService, FeedSettings, HttpService
+    from daemon.publish.public_timer import PublicTimer
+    from daemon.publish.public_view import public_series, public_view
+
+    http = config.http
+    site: PublicSite | None = None
+
+    def current() -> Config:
+        return config if site is None else site.config
+
+    async def meetings() -> list[PublicMeeting]:
+        return await public_view(store, current(), clock.now())
+
+    def invalidate() -> None:
+        if site is not None:
+            site.invalidate()
+
+    name = DEFAULT_FEED_NAME if config.caldav is None else config.caldav.calendar
+    feed = FeedService(
+        meetings,
+        lambda: {str(sid): title for sid, title in public_series(current()).items()},
+        FeedSettings(name=name, tz=config.timezone, base_url=http.public_url),
+        clock.now,
+    )
+    # The route tables: the feed's; the page, /healthz and /metrics add theirs here.
+    routes: list[RouteTable] = [feed.routes()]
+    service = HttpService(http.host, http.port, routes)
+    try:
+        await service.start()
+    except OSError as error:
+        raise ConfigError(
+            f"{config.where('http.listen')}: {http.listen} kan niet geopend worden: "
+            f"{error.strerror or error} (cannot listen on {http.listen})"
+        ) from None
+    resources.push_async_callback(service.stop)
+    timer = PublicTimer(store, clock, current, invalidate)
+    site = PublicSite(config, service, feed, FeedChannel(store, invalidate), timer)
+    return site
