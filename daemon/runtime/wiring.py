@@ -23,6 +23,7 @@ from daemon.engine.plan_sync import sync_plan
 from daemon.engine.planning import PlanningReader
 from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.errors import ConfigError
+from daemon.health import Health
 from daemon.ports.outbox import Channel
 from daemon.publish.room_feed import FeedSettings, RoomFeed
 from daemon.runtime.app import Components, Runner
@@ -30,6 +31,8 @@ from daemon.store import Store
 
 if TYPE_CHECKING:
     from connectors.http import FeedService, HttpService, RouteTable
+    from connectors.http.page import PageService
+    from connectors.http.status import StatusService
     from connectors.matrix.setup import MatrixParts
     from daemon.ports.public import PublicMeeting
     from daemon.publish.public_timer import PublicTimer
@@ -50,12 +53,13 @@ async def build_components(
         len(changes.added), len(changes.moved), len(changes.cancelled), len(changes.removed),
         len(replanned.added), len(replanned.moved), len(replanned.cancelled),
     )  # fmt: skip
-    matrix = _matrix(config, store, resources)
-    public = await _public_site(config, store, clock, resources)
+    health = Health()  # each part's last success and the counters, for /healthz and /metrics
+    matrix = _matrix(config, store, resources, health)
+    public = await _public_site(config, store, clock, resources, health)
     channels = await _channels(config, store, resources, matrix)
     if public is not None:
         channels.append(public.channel)
-    outbox = Outbox(store, clock, channels)
+    outbox = Outbox(store, clock, channels, health=health)
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     feed = _room_feed(config, store, clock, outbox)
     components = Components()
@@ -72,7 +76,7 @@ async def build_components(
         _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler, planning, public)
     )
     components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed, public)
-    components.intake += _mail_intake(config, store, clock, resources, outbox, feed, public)
+    components.intake += _mail_intake(config, store, clock, resources, outbox, feed, public, health)
     return components
 
 
@@ -127,6 +131,7 @@ def _mail_intake(
     outbox: Outbox,
     feed: RoomFeed | None,
     public: PublicSite | None = None,
+    health: Health | None = None,
 ) -> list[Runner]:
     """The IMAP intake (with its parser worker) when ``[mail]`` is configured."""
     if config.mail is None:
@@ -145,7 +150,11 @@ def _mail_intake(
         timeout=config.mail.limits.parse_timeout_seconds,
     )
     resources.push_async_callback(parser.close)
-    source = ResilientMailSource(ImapMailSource(config.mail.imap))
+    imap = config.mail.imap
+    if health is not None:
+        # An IDLE round or a poll succeeds at least this often while the server is there.
+        health.watch("imap", within=3 * max(imap.idle_renew_seconds, imap.poll_seconds) + 60)
+    source = ResilientMailSource(ImapMailSource(imap), health=health)
     resources.push_async_callback(source.close)
     intake = MailIntake(
         store, source, parser, clock, settings, on_enqueued=_after_filing(outbox, feed, public)
@@ -185,13 +194,18 @@ def _planning_reader(
     return PlanningReader(store, clock, calendar, config, on_changed=changed)
 
 
-def _matrix(config: Config, store: Store, resources: AsyncExitStack) -> MatrixParts | None:
+def _matrix(
+    config: Config, store: Store, resources: AsyncExitStack, health: Health | None = None
+) -> MatrixParts | None:
     """The Matrix client and its outbox channel when ``[matrix]`` is configured."""
     if config.matrix is None:
         return None
     from connectors.matrix.setup import matrix_parts
 
-    return matrix_parts(config, store, resources)
+    if health is not None:
+        # A sync returns at least every 30 s (its long-poll timeout) while the server is there.
+        health.watch("matrix", within=300)
+    return matrix_parts(config, store, resources, health)
 
 
 def _chat_intake(
@@ -305,7 +319,11 @@ class PublicSite:
 
 
 async def _public_site(
-    config: Config, store: Store, clock: Clock, resources: AsyncExitStack
+    config: Config,
+    store: Store,
+    clock: Clock,
+    resources: AsyncExitStack,
+    health: Health | None = None,
 ) -> PublicSite | None:
     """The HTTP service when ``[http]`` is configured, bound now (an address in use is a
     clear error before anything runs) and closed with the daemon."""
@@ -335,9 +353,9 @@ async def _public_site(
         FeedSettings(name=name, tz=config.timezone, base_url=http.public_url),
         clock.now,
     )
-    # The route tables: the feed's; the page, /healthz and /metrics add theirs here.
-    routes: list[RouteTable] = [feed.routes()]
-    service = HttpService(http.host, http.port, routes)
+    page, status = _page_and_status(config, store, clock, current, feed, health or Health())
+    routes: list[RouteTable] = [feed.routes(), page.routes(), status.routes()]
+    service = HttpService(http.host, http.port, routes, not_found_page=page.not_found)
     try:
         await service.start()
     except OSError as error:
@@ -347,5 +365,49 @@ async def _public_site(
         ) from None
     resources.push_async_callback(service.stop)
     timer = PublicTimer(store, clock, current, invalidate)
-    site = PublicSite(config, service, feed, FeedChannel(store, invalidate), timer)
+    site = PublicSite(
+        config,
+        service,
+        feed,
+        FeedChannel(store, invalidate),
+        timer,
+        caches=[page.invalidate, status.invalidate],
+    )
     return site
+
+
+def _page_and_status(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    current: Callable[[], Config],
+    feed: FeedService,
+    health: Health,
+) -> tuple[PageService, StatusService]:
+    """The page at / and /en (and the 404 page), /healthz, and /metrics unless switched off."""
+    from connectors.http.page import PageService
+    from connectors.http.status import StatusService
+    from daemon.publish.metrics import metrics_text
+    from daemon.publish.public_page import PageComposer, SiteLinks
+    from daemon.publish.public_view import public_view
+    from daemon.rules.visibility import Surface
+    from daemon.store.metrics import store_figures
+
+    assert config.http is not None
+    http = config.http
+
+    async def meetings() -> list[PublicMeeting]:
+        return await public_view(store, current(), clock.now(), surface=Surface.PUBLIC_PAGE)
+
+    async def metrics() -> str:
+        async with store.reading() as tx:
+            figures = await store_figures(tx)
+        counters = dict(health.counters())
+        counters[("feed_requests", ())] = feed.stats.requests
+        counters[("feed_not_modified", ())] = feed.stats.not_modified
+        return metrics_text(figures, counters, health.report(), clock.now())
+
+    base_url = http.public_url or f"http://{http.listen}"
+    page = PageService(meetings, PageComposer(SiteLinks(base_url), config.timezone), clock.now)
+    status = StatusService(store, health, metrics if http.metrics else None)
+    return page, status

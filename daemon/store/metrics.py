@@ -48,3 +48,8 @@ async def store_figures(tx: QueriesBase) -> StoreFigures:
             OutboxDepth(str(row[0]), int(row[1]), instant_from_db(str(row[2]))) for row in outbox
         ),
     )
+
+
+async def store_answers(tx: QueriesBase) -> None:
+    """A read that needs the database file, for ``/healthz``; raises when it cannot answer."""
+    await tx._fetch_one("SELECT COUNT(*) FROM schema_migrations")
