@@ -27,6 +27,7 @@ under another name; none of Wijkbode's own events is.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from caldav.aio import Calendar, CalendarObjectResource, Event
@@ -58,6 +59,12 @@ class CaldavChannel:
     ) -> None:
         self._tz = tz
         self.connection = CaldavConnection(config, timeout_seconds=timeout_seconds)
+        # ``[caldav] deadline_calendar``: the core group's calendar, under the same login.
+        self._deadlines: CaldavConnection | None = None
+        if config.deadline_calendar is not None and config.deadline_calendar != config.calendar:
+            self._deadlines = CaldavConnection(
+                replace(config, calendar=config.deadline_calendar), timeout_seconds=timeout_seconds
+            )
         # One write at a time: reading an event and writing it must not interleave.
         self._writing = asyncio.Lock()
 
@@ -66,27 +73,38 @@ class CaldavChannel:
         write = effect.payload
         if not isinstance(write, CalendarWrite):
             raise PermanentError(f"{effect.key}: not a calendar write ({type(write).__name__})")
+        connection = self.connection_for(effect.destination)
         try:
             async with self._writing:
                 with translated(f"calendar event {write.uid}"):
-                    await self._write(write, effect)
+                    await self._write(connection, write, effect)
         except ChannelError:
-            await self.connection.reset()  # log in and look the calendar up again next time
+            await connection.reset()  # log in and look the calendar up again next time
             raise
         return write.uid
 
-    async def close(self) -> None:
-        """Close the connection (at shutdown)."""
-        await self.connection.close()
+    def connection_for(self, destination: str) -> CaldavConnection:
+        """The calendar an effect goes to: the deadline calendar by its name, else ``calendar``."""
+        if self._deadlines is not None and destination == self._deadlines.calendar_name:
+            return self._deadlines
+        return self.connection
 
-    async def _write(self, write: CalendarWrite, effect: Effect) -> None:
-        calendar = await self.connection.calendar()
+    async def close(self) -> None:
+        """Close the connections (at shutdown)."""
+        await self.connection.close()
+        if self._deadlines is not None:
+            await self._deadlines.close()
+
+    async def _write(
+        self, connection: CaldavConnection, write: CalendarWrite, effect: Effect
+    ) -> None:
+        calendar = await connection.calendar()
         found = await load_object(calendar, object_name(write.uid))
         if found is not None:
             await self._rewrite(found, write, effect)
             return
         try:
-            await self._create(calendar, write, effect)
+            await self._create(connection, calendar, write, effect)
         except dav_error.DAVError as refusal:
             if not may_be_stored_elsewhere(refusal):
                 raise
@@ -95,11 +113,13 @@ class CaldavChannel:
                 raise
             await self._rewrite(elsewhere, write, effect)
 
-    async def _create(self, calendar: Calendar, write: CalendarWrite, effect: Effect) -> None:
+    async def _create(
+        self, connection: CaldavConnection, calendar: Calendar, write: CalendarWrite, effect: Effect
+    ) -> None:
         """PUT the new event at its own URL, only if nothing is there yet."""
         ics = self._ics(write, effect, write.sequence)  # a new event: the payload's SEQUENCE
         url = object_url(calendar, object_name(write.uid))
-        response = await self.connection.put(url, ics, CREATE_HEADERS)
+        response = await connection.put(url, ics, CREATE_HEADERS)
         if response.status not in (200, 201, 204):
             raise dav_error.error_from_response(dav_error.PutError, response)
 

@@ -17,7 +17,9 @@ from datetime import datetime
 
 from daemon.config import Config
 from daemon.engine.scheduler import EngineSettings, Replanned, materialise
+from daemon.publish.deadline_events import enqueue_deadline_events
 from daemon.publish.plan_conflicts import enqueue_conflicts
+from daemon.publish.scheduled import Targets
 from daemon.rules.planning import Conflict, EffectivePlan, apply_overrides
 from daemon.store import Store, Tx
 from daemon.store.core import MeetingChanges
@@ -32,23 +34,22 @@ class PlanSynced:
 
 
 async def sync_plan(
-    store: Store, config: Config, now: datetime, *, report_conflicts: bool = False
+    store: Store, config: Config, now: datetime, *, daemon_effects: bool = False
 ) -> tuple[MeetingChanges, Replanned]:
     """Store the plan's meetings and materialise their jobs, in one transaction."""
     async with store.transaction() as tx:
-        changes, replanned, _ = await sync_plan_in(
-            tx, config, now, report_conflicts=report_conflicts
-        )
+        changes, replanned, _ = await sync_plan_in(tx, config, now, daemon_effects=daemon_effects)
     return changes, replanned
 
 
 async def sync_plan_in(
-    tx: Tx, config: Config, now: datetime, *, report_conflicts: bool = False
+    tx: Tx, config: Config, now: datetime, *, daemon_effects: bool = False
 ) -> tuple[MeetingChanges, Replanned, PlanSynced]:
     """``sync_plan`` inside the caller's transaction (with what a calendar read recorded).
 
-    With ``report_conflicts`` (the daemon, not a CLI command) each conflict
-    between the configuration and a plan override is queued once for the core room.
+    With ``daemon_effects`` (the daemon, not a CLI command) each conflict
+    between the configuration and a plan override is queued once for the core room,
+    and the deadline events of ``[caldav] deadline_calendar`` are kept up to date.
     """
     plan = await effective_plan(tx, config)
     changes = await tx.sync_meetings(plan.meetings, at=now)
@@ -63,9 +64,21 @@ async def sync_plan_in(
         now,
     )
     reported = 0
-    if report_conflicts:
+    if daemon_effects:
         core_room = None if config.matrix is None else config.matrix.core_room
         reported = await enqueue_conflicts(tx, plan.conflicts, core_room, config.timezone, now)
+        calendar = None if config.caldav is None else config.caldav.deadline_calendar
+        if calendar is not None:
+            await enqueue_deadline_events(
+                tx,
+                await tx.meetings(),
+                changes.removed,
+                {sid: entry.series for sid, entry in config.series.items()},
+                calendar=calendar,
+                domain=Targets.from_config(config).mail_domain,
+                tz=config.timezone,
+                now=now,
+            )
     return changes, replanned, PlanSynced(plan.conflicts, reported)
 
 

@@ -243,7 +243,7 @@ class PlanningReader:
             async with self._store.transaction() as tx:
                 taken = await take_in(tx, name, delta, self._config, now)
                 changes, replanned, synced = await sync_plan_in(
-                    tx, self._config, now, report_conflicts=True
+                    tx, self._config, now, daemon_effects=True
                 )
             _log_read(name, taken, changes, synced)
             if not changes.empty or replanned.changed or synced.reported:

@@ -46,7 +46,7 @@ log = logging.getLogger("wijkbode.wiring")
 async def build_components(
     config: Config, store: Store, clock: Clock, resources: AsyncExitStack
 ) -> Components:
-    changes, replanned = await sync_plan(store, config, clock.now(), report_conflicts=True)
+    changes, replanned = await sync_plan(store, config, clock.now(), daemon_effects=True)
     log.info(
         "plan: %d added, %d moved, %d cancelled, %d removed;"
         " jobs: %d added, %d moved, %d cancelled",
@@ -69,7 +69,7 @@ async def build_components(
         components.intake.append(public.service.serve)  # stops first: no new requests
     if feed is not None:
         components.engine.append(feed.run)
-    planning = _planning_reader(config, store, clock, resources, scheduler, outbox)
+    planning = _planning_reader(config, store, clock, resources, scheduler, outbox, public)
     if planning is not None:
         components.intake.append(planning.run)
     components.intake.append(
@@ -178,6 +178,7 @@ def _planning_reader(
     resources: AsyncExitStack,
     scheduler: Scheduler,
     outbox: Outbox,
+    public: PublicSite | None = None,
 ) -> PlanningReader | None:
     """The reader of ``[caldav] planning_calendar``, when one is configured."""
     if config.caldav is None or config.caldav.planning_calendar is None:
@@ -190,6 +191,8 @@ def _planning_reader(
     def changed() -> None:
         scheduler.wake()
         outbox.wake()
+        if public is not None:
+            public.invalidate()  # the page and feed show the meetings' times
 
     return PlanningReader(store, clock, calendar, config, on_changed=changed)
 
@@ -281,7 +284,7 @@ async def _reload_plan(
         return None
     # Jobs are fired with the rules they were planned by (a series added, an offset changed).
     scheduler.reconfigure(EngineSettings.from_config(config))
-    changes, _ = await sync_plan(store, config, clock.now(), report_conflicts=True)
+    changes, _ = await sync_plan(store, config, clock.now(), daemon_effects=True)
     scheduler.wake()
     log.info(
         "plan herladen / plan reloaded: %d added, %d moved, %d cancelled, %d removed",

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from daemon.model import MeetingId, SeriesId
+from daemon.ports.outbox import Payload, decode_payload
 from daemon.ports.planning import PlanOverride, PlanSource, PlanState, SyncState
 from daemon.store.base import QueriesBase
 from daemon.store.timefmt import instant_from_db, instant_to_db
@@ -79,6 +80,15 @@ class PlanningQueries(QueriesBase):
             "SELECT meeting_id, source FROM plan_overrides WHERE applied = 1 ORDER BY source"
         )
         return {MeetingId(str(row[0])): PlanSource(row[1]) for row in rows}
+
+    async def last_payload(self, key_prefix: str) -> Payload | None:
+        """The payload of the newest outbox row with a key under ``key_prefix``."""
+        row = await self._fetch_one(
+            "SELECT payload FROM outbox WHERE substr(key, 1, length(?1)) = ?1"
+            " ORDER BY id DESC LIMIT 1",
+            (key_prefix,),
+        )
+        return None if row is None else decode_payload(str(row[0]))
 
     # --- the planning calendar's sync state -------------------------------------
 

@@ -26,6 +26,7 @@ import pytest_asyncio
 from caldav import DAVClient
 from clitools import ROOT, wijkbode
 from daemon_runner import CALENDAR, TZ, DaemonRunner, World, local, make_world
+from icalendar import Calendar
 
 from daemon.ports.outbox import ChannelName, ChatPost, Effect
 from harness.radicale import RadicaleServer
@@ -105,6 +106,18 @@ class SharedCalendar:
             ]
         )
         await self._request("PUT", uid, ics.encode())
+
+    async def events(self) -> list[Any]:
+        """Every VEVENT the calendar holds (one GET of the collection)."""
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        request = urllib.request.Request(self.url, headers={"Authorization": f"Basic {token}"})
+
+        def get() -> bytes:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body: bytes = response.read()
+                return body
+
+        return list(Calendar.from_ical(await asyncio.to_thread(get)).events)
 
     async def delete(self, uid: str) -> None:
         await self._request("DELETE", uid, None)
@@ -411,3 +424,73 @@ async def test_radicale_down_during_a_read_loses_nothing_and_doubles_nothing(
     assert len(events) == 1
     assert events[0].start == datetime(2027, 4, 22, 19, 0, tzinfo=TZ)
     assert [e.channel for e in effects] == [ChannelName.CALDAV] * len(effects)
+
+
+ALLIANCE = """\
+[series.wijkalliantie]
+title = "Wijkalliantie"
+location = "Wijkcentrum"
+
+[series.wijkalliantie.plan]
+dates = [2027-04-20T19:30:00]
+"""
+ALLIANCE_MEETING = "wijkalliantie-2027-04-20"
+
+
+async def test_deadline_moments_are_events_in_the_core_groups_calendar(
+    tmp_path: Path, radicale: RadicaleServer
+) -> None:
+    world = await make_world(("caldav",), tmp_path / "secrets", radicale=radicale)
+    assert world.calendar is not None
+    shared = shared_calendar(world)
+    await shared.put("alliantie", "2027-04-20T19:30", summary="Overleg", categories="Wijkalliantie")
+    config = planning_config(world, ALLIANCE).replace(
+        "planning_poll_seconds", f'deadline_calendar = "{PLANNING}"\nplanning_poll_seconds'
+    )
+    config = config.replace(
+        'default_series = "bewonersbijeenkomst"', 'default_series = "wijkalliantie"'
+    )
+    runner = DaemonRunner(tmp_path, config, start=START, speed=SPEED)
+
+    async def deadline_events() -> list[Any]:
+        return [e for e in await shared.events() if str(e["UID"]).startswith("wijkbode-deadline-")]
+
+    async def written(count: int) -> bool:
+        effects = await runner.effects()
+        rows = [e for e in effects if e.key.startswith("deadline-event/")]
+        return len(rows) == count and all(e.status.value == "delivered" for e in rows)
+
+    try:
+        runner.start()
+        await runner.wait_running()
+        await runner.wait_until(lambda: written(4), "the four deadline events")
+        first = {str(e["UID"]): e.start for e in await deadline_events()}
+        assert len(first) == 4
+        # Wijkbode's own events in the planning calendar plan nothing.
+        assert [(m["id"], m["source"]) for m in (await meetings(runner)).values()] == [
+            (ALLIANCE_MEETING, "config")
+        ]
+
+        await shared.put(
+            "alliantie", "2027-04-27T19:30", summary="Overleg", categories="Wijkalliantie"
+        )
+        runner.hup()
+        await runner.wait_until(lambda: written(8), "the deadline events moved")
+        moved = {str(e["UID"]): e.start for e in await deadline_events()}
+
+        await shared.delete("alliantie")
+        runner.hup()
+        await runner.wait_until(lambda: written(12), "the deadline events cancelled")
+        runner.hup()  # nothing changed: nothing written again
+        await runner.wait_for_log("plan herladen / plan reloaded")
+        await runner.stop()
+    finally:
+        runner.ensure_stopped()
+
+    assert set(moved) == set(first)  # rewritten under the same UIDs, never doubled
+    assert all(moved[uid] == first[uid] + timedelta(days=7) for uid in first)
+    final = await deadline_events()
+    assert len(final) == 4
+    assert {str(e["STATUS"]) for e in final} == {"CANCELLED"}
+    assert (await meetings(runner))[ALLIANCE_MEETING]["status"] == "cancelled"
+    assert await written(12)

@@ -12,7 +12,10 @@ APRIL = "wijkalliantie-2027-04-06"  # Tue 6 April 2027 19:30 CEST, just after th
 def test_meetings_lists_all_three_series_through_2027(tmp_path: Path) -> None:
     meetings = wijkbode_json("meetings", state_dir=tmp_path)
     assert {m["series"] for m in meetings} == {"wijkalliantie", "bewonersbijeenkomst", "kerngroep"}
-    assert set(meetings[0]) == {"id", "series", "title", "start", "end", "location", "status"}
+    assert set(meetings[0]) == {
+        "id", "series", "title", "start", "end", "location", "status", "source",
+    }  # fmt: skip
+    assert {m["source"] for m in meetings} == {"config"}  # no planning calendar read
     starts = [m["start"] for m in meetings]
     assert starts == sorted(starts)
     assert starts[0].startswith("2027-01")
