@@ -12,6 +12,7 @@ text/html alternative).
 - floor: a bare imap-tools loop on the first mailbox (implicit TLS): fetch
   every mail (``mark_seen=False``) and parse it with imap-tools' MailMessage
   (Python's email package): subject, sender, date, text, HTML, attachments.
+  It leaves the mailbox as it was, so it runs three times; the median counts.
 - Wijkbode: ``python -m daemon --config CFG run`` as a child process with only
   ``[mail]`` (IMAP over TLS on the second mailbox, receipts sent over SMTP with
   STARTTLS and AUTH to the relay, which captures them) and a fresh state
@@ -58,6 +59,7 @@ from harness.servers import SMTP_USER, LoopbackServers
 from harness.smtp import CaptureView, domain_of
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOOR_RUNS = 3
 GOAL = 0.5  # issue 10: the backlog at half the speed of the bare loop, or better
 PARTNER_NAME = "Gemeente"
 PARTNER_DOMAIN = "gemeente.test"
@@ -599,10 +601,15 @@ async def measure(
         )
         print(f"two mailboxes filled by IMAP APPEND in {time.perf_counter() - started:.1f} s",
               flush=True)  # fmt: skip
-        floor = await asyncio.to_thread(floor_run, floor_box)
-        if floor.mails != count:
-            raise BenchError(f"floor: fetched {floor.mails} of {count} mails")
-        print(f"floor done: {floor.rate:.0f} mails/s", flush=True)
+        floors = []
+        for _ in range(FLOOR_RUNS):  # a few seconds each, so a busy moment shows as spread
+            floors.append(await asyncio.to_thread(floor_run, floor_box))
+            if floors[-1].mails != count:
+                raise BenchError(f"floor: fetched {floors[-1].mails} of {count} mails")
+        floors.sort(key=lambda run: run.rate)
+        floor = floors[len(floors) // 2]
+        rates = ", ".join(f"{run.rate:.0f}" for run in floors)
+        print(f"floor runs: {rates} mails/s; the median counts", flush=True)
         config = run_dir / "wijkbode.toml"
         config.write_text(config_text(servers, wijk_box, wijk_address, run_dir))
         figures = await run_daemon(config, run_dir, wijk_box, servers, backlog, limit_s)
@@ -639,8 +646,8 @@ def report(backlog: Backlog, floor: FloorRun, wijkbode: DaemonFigures) -> str:
     verdict = "met" if ratio >= GOAL else "not met"
     return "\n".join([
         backlog.describe(),
-        f"floor, a bare imap-tools loop (fetch one by one + parse): {floor.mails} mails in"
-        f" {floor.seconds:.1f} s = {floor.rate:.0f} mails/s",
+        f"floor, a bare imap-tools loop (fetch one by one + parse), median of {FLOOR_RUNS} runs:"
+        f" {floor.mails} mails in {floor.seconds:.1f} s = {floor.rate:.0f} mails/s",
         f"Wijkbode, from process start (READY after {wijkbode.ready_after:.1f} s) until every"
         f" mail is handled and every receipt delivered: {wijkbode.mails} mails in"
         f" {wijkbode.seconds:.1f} s = {wijkbode.rate:.1f} mails/s",
