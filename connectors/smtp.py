@@ -1,15 +1,17 @@
 """The outbox's mail ``Channel`` on aiosmtplib: one ``MailOut`` becomes one message.
 
 The message carries the payload's fixed Message-ID, so a resend after a crash
-or an unconfirmed attempt is recognisably the same mail. One connection (TCP,
-STARTTLS, AUTH) carries a run of messages and is closed after
-``idle_seconds`` without one, or after any error (the next delivery connects
-afresh); the TLS context, which loads the CA bundle, is built once per
-channel. Receipts for a backlog of mail so cost one message each, not one
-session each. A refusal of the mail or of its recipients (5xx) parks
-the effect (``PermanentError``); everything that may heal by itself (4xx, a
-server that is down or slow, our own login or TLS setup awaiting a fix) is a
-``TransientError`` and retried with backoff.
+or an unconfirmed attempt is recognisably the same mail. A session (TCP,
+STARTTLS, AUTH) carries a run of messages and is closed after ``idle_seconds``
+without one, or after any error (the next delivery connects afresh); the TLS
+context, which loads the CA bundle, is built once per channel. Up to
+``parallel`` sessions send at once (the dispatcher delivers that many
+destinations side by side), so a backlog's receipts cost one message each, not
+one session each, and do not wait for each other's round trips. A refusal of
+the mail or of its recipients (5xx) parks the effect (``PermanentError``);
+everything that may heal by itself (4xx, a server that is down or slow, our own
+login or TLS setup awaiting a fix) is a ``TransientError`` and retried with
+backoff.
 
 International addresses: a domain outside ASCII is sent in its IDNA form
 (``xn--...``), which every server takes. A local part outside ASCII
@@ -48,6 +50,7 @@ DEFAULT_TIMEOUT = 60.0  # seconds per SMTP step
 # Well under the five minutes RFC 5321 §4.5.3.2 lets a server wait, so the server
 # rarely closes a session we still count on.
 DEFAULT_IDLE_SECONDS = 20.0
+DEFAULT_PARALLEL = 4  # sessions at once; a small site's server allows this many per login
 
 # CRLF line ends, and 8-bit text encoded (quoted-printable or base64), so the
 # mail needs no 8BITMIME from any server on its way.
@@ -132,16 +135,18 @@ class SmtpChannel:
         clock: Clock | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        parallel: int = DEFAULT_PARALLEL,
     ) -> None:
         self._config = config
         self._documents = documents
         self._clock = clock or SystemClock()
         self._timeout = timeout
         self._idle_seconds = idle_seconds
+        self.parallel = max(1, parallel)
         self._tls: ssl.SSLContext | None = None
-        self._client: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()  # one session, one message at a time
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._slots = asyncio.Semaphore(self.parallel)
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # open sessions, since when idle
+        self._reaper: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.sessions = 0  # sessions opened so far (for tests and the benchmarks)
 
@@ -180,11 +185,12 @@ class SmtpChannel:
         return mail.message_id
 
     async def close(self) -> None:
-        """End the session, if one is open; never raises."""
-        async with self._lock:
-            self._cancel_idle_timer()
-            await self._disconnect()
-        await asyncio.gather(*self._closing, return_exceptions=True)
+        """End the idle sessions (deliveries have finished by then); never raises."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_quit(client) for client, _ in idle), *self._closing)
 
     async def _document(self, sha256: str) -> bytes:
         try:
@@ -198,32 +204,33 @@ class SmtpChannel:
             ) from error
 
     async def _send(self, raw: bytes, recipients: list[str], *, sender: str, utf8: bool) -> None:
-        async with self._lock:
-            self._cancel_idle_timer()
+        async with self._slots:
             try:
                 client = await self._session()
+            except (aiosmtplib.SMTPException, OSError) as error:
+                raise translate(error) from error
+            try:
                 refused, _ = await client.sendmail(
                     sender, recipients, raw, mail_options=[_SMTPUTF8] if utf8 else None
                 )
             except (aiosmtplib.SMTPException, OSError) as error:
                 # A session in an unknown state is not reused: the next delivery starts afresh.
-                await self._disconnect()
+                await _quit(client)
                 raise translate(error) from error
             except BaseException:
-                await asyncio.shield(self._disconnect())
+                await asyncio.shield(_quit(client))
                 raise
-            self._idle_timer = asyncio.get_running_loop().call_later(
-                self._idle_seconds, self._close_when_idle
-            )
+            self._give_back(client)
         if refused:
             # The others have it: a retry would send it to them twice.
             log.warning("mail deels geweigerd / partly refused: %s", _refusals(refused))
 
     async def _session(self) -> aiosmtplib.SMTP:
-        """The open session, or a new one: connected, TLS as configured, logged in."""
-        if self._client is not None and self._client.is_connected:
-            return self._client
-        await self._disconnect()
+        """An idle open session, or a new one: connected, TLS as configured, logged in."""
+        while self._idle:
+            client, _ = self._idle.pop()
+            if client.is_connected:
+                return client
         smtp = self._config.smtp
         try:
             password = await asyncio.to_thread(smtp.password.reveal) if smtp.password else None
@@ -242,34 +249,41 @@ class SmtpChannel:
             timeout=self._timeout,
         )
         await client.connect()
-        self._client = client
         self.sessions += 1
         return client
 
-    async def _disconnect(self) -> None:
-        client, self._client = self._client, None
-        if client is None or not client.is_connected:
-            return
-        try:
-            await asyncio.wait_for(client.quit(), 5.0)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            client.close()
+    def _give_back(self, client: aiosmtplib.SMTP) -> None:
+        self._idle.append((client, asyncio.get_running_loop().time()))
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().call_later(
+                self._idle_seconds, self._close_idle
+            )
 
-    def _cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+    def _close_idle(self) -> None:
+        """End the sessions idle for ``idle_seconds``; look again when the next one will be."""
+        self._reaper = None
+        now = asyncio.get_running_loop().time()
+        stale = [entry for entry in self._idle if now - entry[1] >= self._idle_seconds]
+        for entry in stale:
+            self._idle.remove(entry)
+            task = asyncio.create_task(_quit(entry[0]))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        if self._idle:
+            oldest = min(since for _, since in self._idle)
+            self._reaper = asyncio.get_running_loop().call_later(
+                max(0.0, oldest + self._idle_seconds - now), self._close_idle
+            )
 
-    def _close_when_idle(self) -> None:
-        self._idle_timer = None
-        task = asyncio.create_task(self._close_idle())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
 
-    async def _close_idle(self) -> None:
-        async with self._lock:
-            if self._idle_timer is None:  # no message came in the meantime
-                await self._disconnect()
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """End a session politely if it is still open; never raises."""
+    if not client.is_connected:
+        return
+    try:
+        await asyncio.wait_for(client.quit(), 5.0)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 def translate(error: aiosmtplib.SMTPException | OSError) -> TransientError | PermanentError:

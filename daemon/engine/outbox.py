@@ -26,7 +26,7 @@ import logging
 import random
 import sqlite3
 import traceback
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,8 +81,10 @@ class Dispatcher:
         stop_timeout: float = 30.0,
         max_unexpected: int = MAX_UNEXPECTED_FAILURES,
         health: Health | None = None,
+        parallel: int = 1,
     ) -> None:
         self._store = store
+        self._parallel = max(1, parallel)  # destinations delivered side by side
         # /healthz: a channel fails while its last delivery failed (not for a refusal,
         # which is the destination's answer, not the channel's outage).
         self._health = health
@@ -133,8 +135,20 @@ class Dispatcher:
         async with self._store.reading() as tx:
             heads = await tx.pending_heads(self.channel)
         ready = [e for e in heads if e.next_attempt_at is None or e.next_attempt_at <= now]
-        for effect in ready:
-            await self._attempt_to_the_end(effect)
+        if self._parallel == 1 or len(ready) == 1:
+            for effect in ready:
+                await self._attempt_to_the_end(effect)
+            return len(ready)
+        # Each head is another destination, so side by side keeps every destination's order.
+        slots = asyncio.Semaphore(self._parallel)
+
+        async def attempt(effect: Effect) -> None:
+            async with slots:
+                await self._attempt_to_the_end(effect)
+
+        async with asyncio.TaskGroup() as group:
+            for effect in ready:
+                group.create_task(attempt(effect))
         return len(ready)
 
     async def next_attempt_at(self) -> datetime | None:
@@ -247,11 +261,20 @@ class Outbox:
         rng: random.Random | None = None,
         poll_seconds: float = 5.0,
         health: Health | None = None,
+        parallel: Mapping[ChannelName, int] | None = None,
     ) -> None:
         self._store = store
+        side_by_side = parallel or {}
         self.dispatchers = {
             c.name: Dispatcher(
-                store, clock, c, backoff=backoff, rng=rng, poll_seconds=poll_seconds, health=health
+                store,
+                clock,
+                c,
+                backoff=backoff,
+                rng=rng,
+                poll_seconds=poll_seconds,
+                health=health,
+                parallel=side_by_side.get(c.name, 1),
             )
             for c in channels
         }

@@ -59,7 +59,10 @@ async def build_components(
     channels = await _channels(config, store, resources, matrix)
     if public is not None:
         channels.append(public.channel)
-    outbox = Outbox(store, clock, channels, health=health)
+    # A channel that can deliver to several destinations at once says how many (SMTP
+    # sessions); the others deliver one row at a time.
+    parallel = {c.name: int(getattr(c, "parallel", 1)) for c in channels}
+    outbox = Outbox(store, clock, channels, health=health, parallel=parallel)
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     feed = _room_feed(config, store, clock, outbox)
     components = Components()

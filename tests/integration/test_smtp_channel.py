@@ -216,6 +216,29 @@ async def test_a_run_of_mails_shares_one_session_which_ends_when_idle(
     assert len(delivered) == 11
 
 
+async def test_deliveries_side_by_side_use_at_most_parallel_sessions(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """Twelve receipts at once through a channel of three sessions: three sessions are
+    opened, every receipt arrives once."""
+    config = mail_config(smtp_relay, tmp_path, login=smtp_login)
+    channel = open_channel(config, documents, parallel=3)
+    mails = [a_receipt(f"bewoner{n}@example.org") for n in range(12)]
+
+    await asyncio.gather(
+        *(channel.deliver(effect_for(mail, key=f"receipt:{n}")) for n, mail in enumerate(mails))
+    )
+
+    assert channel.sessions == 3
+    delivered = sorted(str(m["Message-ID"]) for m in captured_mail.messages())
+    assert delivered == sorted(mail.message_id for mail in mails)
+
+
 async def test_a_session_lost_to_a_relay_restart_is_replaced(
     make_smtp_relay: MakeRelay,
     documents: DocumentStore,

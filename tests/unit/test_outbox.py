@@ -132,6 +132,39 @@ async def test_rows_for_one_destination_arrive_in_order(
     ] * 4
 
 
+class Slow(MemoryChannel):
+    """Each delivery takes a moment; records how many were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def deliver(self, effect: Effect) -> str:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            return await super().deliver(effect)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_destinations_are_delivered_side_by_side_up_to_the_bound_each_in_order(
+    store: Store, clock: ManualClock
+) -> None:
+    channel = Slow()
+    rows = [(f"{room}{n}", f"!{room}") for n in range(3) for room in "abcdefgh"]
+    await enqueue(store, clock, *rows)
+
+    await drain(dispatcher(store, clock, channel, parallel=3))
+
+    assert channel.most_in_flight == 3
+    for room in "abcdefgh":
+        assert [k for k in channel.order if k[0] == room] == [f"{room}{n}" for n in range(3)]
+    assert {(await row(store, key)).status for key, _ in rows} == {EffectStatus.DELIVERED}
+
+
 async def test_a_failing_destination_holds_its_own_rows_back_but_not_others(
     store: Store, clock: ManualClock, channel: MemoryChannel
 ) -> None:
