@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from common import median_first_last, run_folder
 
-from connectors.calendar import CaldavChannel
+from connectors.calendar.channel import CaldavChannel
 from connectors.calendar.connection import resolved
 from daemon.config.schema import CaldavConfig
 from daemon.config.secret import Secret

@@ -1,11 +1,8 @@
-"""The public calendar over CalDAV (caldav + icalendar).
+"""The calendars over CalDAV (caldav + icalendar).
 
-``CaldavChannel`` is the outbox channel for ``CalendarWrite`` effects;
-``CaldavConnection`` the login and the calendar it writes to; ``ical`` builds
-the iCalendar text without I/O.
+``channel.CaldavChannel`` is the outbox channel for ``CalendarWrite`` effects;
+``connection.CaldavConnection`` the login and the calendar it writes to; ``ical``
+builds the iCalendar text without I/O; ``planning`` reads the core group's
+planning calendar; ``on_demand.OnDemandCaldavChannel`` defers loading caldav
+(about 17 MB) until the first write. This package imports nothing itself.
 """
-
-from connectors.calendar.channel import CaldavChannel
-from connectors.calendar.connection import CaldavConnection
-
-__all__ = ["CaldavChannel", "CaldavConnection"]

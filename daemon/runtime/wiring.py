@@ -27,6 +27,7 @@ from daemon.health import Health
 from daemon.ports.outbox import Channel
 from daemon.publish.room_feed import FeedSettings, RoomFeed
 from daemon.runtime.app import Components, Runner
+from daemon.runtime.memory import trim_memory_periodically
 from daemon.store import Store
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ async def build_components(
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     feed = _room_feed(config, store, clock, outbox)
     components = Components()
-    components.engine += [scheduler.run, *outbox.runners()]
+    components.engine += [scheduler.run, *outbox.runners(), trim_memory_periodically]
     if public is not None:
         components.engine.append(public.timer.run)
         components.intake.append(public.service.serve)  # stops first: no new requests
@@ -166,10 +167,10 @@ def _mail_intake(
 
 
 async def _caldav_channel(config: Config, resources: AsyncExitStack) -> Channel:
-    from connectors.calendar import CaldavChannel
+    from connectors.calendar.on_demand import OnDemandCaldavChannel
 
     assert config.caldav is not None
-    channel = CaldavChannel(config.caldav, config.timezone)
+    channel = OnDemandCaldavChannel(config.caldav, config.timezone)
     resources.push_async_callback(channel.close)
     return channel
 

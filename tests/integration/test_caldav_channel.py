@@ -21,8 +21,8 @@ from caldav.aio import Calendar as DavCalendar
 from caldav.aio import Event as DavEvent
 from icalendar import Calendar, Event
 
-from connectors.calendar import CaldavChannel
 from connectors.calendar import channel as channel_module
+from connectors.calendar.channel import CaldavChannel
 from connectors.calendar.connection import resolved
 from connectors.calendar.ical import CANCELLED_PREFIX, event_ics, object_name
 from daemon.clock import ManualClock

@@ -1,7 +1,8 @@
 """The daemon starts without the libraries it may never need (idle memory).
 
 Only the parse workers import the mail parsing libraries; dateparser waits for the
-first afspraak, Babel for the first message, Jinja2 for the first template.
+first afspraak, Babel for the first message, Jinja2 for the first template, caldav
+for the first calendar write.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DAEMON_MODULES = [
     "connectors.mail.worker",
     "connectors.smtp",
     "connectors.imap",
+    "connectors.calendar.on_demand",
 ]
 NOT_AT_START = [
     "lxml",
@@ -31,6 +33,7 @@ NOT_AT_START = [
     "babel",
     "jinja2",
     "multiprocessing",
+    "caldav",  # loaded by the CalDAV channel's first write
 ]
 
 
