@@ -156,7 +156,10 @@ def planned_specs(
         _with_short_notice(spec, now)
         for meeting in meetings
         if meeting.start > now and (series := settings.series.get(meeting.series)) is not None
-        for spec in meeting_specs(meeting, series, settings)
+        for spec in [
+            *meeting_specs(meeting, series, settings),
+            *plan_publication_specs(meeting, series, settings, (), now),
+        ]
     ]
     return sorted(specs, key=lambda spec: (spec.due_at, spec.key))
 
