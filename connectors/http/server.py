@@ -109,8 +109,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = error_page(
             500, "Er ging iets mis aan onze kant", "Something went wrong on our side"
         )
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    if "X-Content-Type-Options" not in response.headers:  # the feed's come ready-made
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
     return response
 
 
