@@ -82,7 +82,10 @@ async def test_hostile_requests_get_plain_answers(tmp_path: Path) -> None:
             assert b"[core]" not in answer, path
         missing = await afetch(f"{base}/nothing-here")
         assert missing.status == 404
-        assert "Deze pagina bestaat niet" in missing.body.decode()
+        # The 404 page (the public page's own when it is served): HTML in Dutch, no traceback.
+        assert missing.headers["Content-Type"].startswith("text/html")
+        assert 'lang="nl"' in missing.body.decode()
+        assert b"Traceback" not in missing.body
         assert missing.headers["X-Content-Type-Options"] == "nosniff"
         assert missing.headers["Content-Security-Policy"]
         assert missing.headers["Referrer-Policy"] == "no-referrer"
