@@ -132,7 +132,7 @@ class Dispatcher:
     async def deliver_ready(self) -> int:
         """One pass: try the head of every destination that is due; return how many were tried."""
         now = self._clock.now()
-        async with self._store.reading() as tx:
+        async with self._store.reading(direct=True) as tx:
             heads = await tx.pending_heads(self.channel)
         ready = [e for e in heads if e.next_attempt_at is None or e.next_attempt_at <= now]
         if self._parallel == 1 or len(ready) == 1:
@@ -190,7 +190,7 @@ class Dispatcher:
             await self._unexpected(effect, error)
         else:
             self._report(ok=True)
-            async with self._store.transaction() as tx:
+            async with self._store.transaction(direct=True) as tx:
                 await tx.mark_delivered(effect.id, remote_id, at=self._clock.now())
             log.debug("delivered %s as %s", effect.key, remote_id)
 

@@ -148,7 +148,7 @@ class MailIntake:
         mail is a batch of one: live mail never waits for a batch to fill.
         """
         folder = self._settings.folder
-        async with self._store.reading() as tx:
+        async with self._store.reading(direct=True) as tx:
             known = {m.uid: await tx.handled_mail(folder, m.uidvalidity, m.uid) for m in mails}
         new = [mail for mail in mails if known[mail.uid] is None]
         if new:
@@ -169,7 +169,7 @@ class MailIntake:
         """One transaction for the batch; if it fails, one per mail, so that one mail
         the code cannot handle does not hold back the others."""
         try:
-            async with self._store.transaction() as tx:
+            async with self._store.transaction(direct=True) as tx:
                 return [await self._record(tx, reading) for reading in readings]
         except Exception:
             if len(readings) == 1:
@@ -177,7 +177,7 @@ class MailIntake:
             log.exception("a batch of %d mails failed; handling them one by one", len(readings))
         handled = []
         for reading in readings:
-            async with self._store.transaction() as tx:
+            async with self._store.transaction(direct=True) as tx:
                 handled.append(await self._record(tx, reading))
         return handled
 
@@ -213,7 +213,7 @@ class MailIntake:
             groups.setdefault((target, mail.uidvalidity), []).append(mail)
         for (target, uidvalidity), group in groups.items():
             await self._source.move([m.uid for m in group], target, uidvalidity=uidvalidity)
-            async with self._store.transaction() as tx:
+            async with self._store.transaction(direct=True) as tx:
                 for mail in group:
                     await tx.mark_moved(mail.folder, mail.uidvalidity, mail.uid, at=self._now())
 

@@ -86,7 +86,7 @@ async def _parse_all(
     pending = list(mails)
     while pending:
         trying: list[tuple[RawMail, int]] = []
-        async with store.transaction() as tx:
+        async with store.transaction(direct=True) as tx:
             for mail in pending:
                 key = (folder, mail.uidvalidity, mail.uid)
                 attempt = await tx.count_attempt(*key, at=clock.now())
@@ -109,7 +109,7 @@ async def _parse_all(
             else:
                 results[mail.uid] = answer
         if refused:
-            async with store.transaction() as tx:
+            async with store.transaction(direct=True) as tx:
                 for mail, reason in refused:
                     await tx.record_attempt_error(folder, mail.uidvalidity, mail.uid, reason)
         pending = [mail for mail, _ in refused]

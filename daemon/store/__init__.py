@@ -6,7 +6,10 @@ SQLite through aiosqlite, in WAL mode with foreign keys on and
 power loss, not only a crash.
 
 All writes happen in ``Store.transaction()``: one ``BEGIN IMMEDIATE`` ... ``COMMIT``
-that yields a ``Tx`` with typed methods. A state change and every effect it
+that yields a ``Tx`` with typed methods. The hot paths (a batch of mail, an outbox
+row) ask for ``direct=True``: the same ``Tx`` on a second, plain sqlite3 connection,
+run at once instead of one hand-over to aiosqlite's thread per statement
+(``direct.py``). A state change and every effect it
 causes are written in the same ``Tx``. Schema migrations live in
 ``migrations/NNNN_name.sql`` and are applied in order at open, each in its own
 transaction; a database newer than the code is refused.
@@ -27,6 +30,7 @@ from pathlib import Path
 import aiosqlite
 
 from daemon.errors import StoreError
+from daemon.store.direct import DirectConnection, open_direct
 from daemon.store.documents import DocumentStore
 from daemon.store.tx import Tx
 
@@ -63,8 +67,14 @@ def available_migrations() -> list[Migration]:
 class Store:
     """One SQLite database plus the content-addressed documents beside it."""
 
-    def __init__(self, conn: aiosqlite.Connection, documents: DocumentStore) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        documents: DocumentStore,
+        direct: DirectConnection | None = None,
+    ) -> None:
         self._conn = conn
+        self._direct = direct
         self._write_lock = asyncio.Lock()
         self.documents = documents
 
@@ -95,18 +105,40 @@ class Store:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, DocumentStore(state_dir / "documents"))
+        try:
+            direct = open_direct(state_dir / DATABASE_NAME)
+        except sqlite3.Error as error:
+            await conn.close()
+            raise _unusable(state_dir, error) from None
+        return cls(conn, DocumentStore(state_dir / "documents"), direct)
 
     async def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         await self._conn.close()
 
     async def schema_version(self) -> int:
         return await _current_version(self._conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """One write transaction; commits on normal exit, rolls back on any exception."""
+    async def transaction(self, *, direct: bool = False) -> AsyncIterator[Tx]:
+        """One write transaction; commits on normal exit, rolls back on any exception.
+
+        ``direct``: run its statements at once in this thread (``direct.py``) instead of
+        one hand-over to aiosqlite's thread each; for the hot paths (a batch of mail, an
+        outbox row). When another process holds the write lock it is an ordinary
+        transaction that waits in aiosqlite's thread, never a stalled event loop.
+        """
         async with self._write_lock:
+            fast = self._direct if direct else None
+            if fast is not None and fast.begin():
+                try:
+                    yield Tx(fast)
+                    fast.commit()
+                except BaseException:
+                    fast.rollback()
+                    raise
+                return
             await _begin(self._conn, "BEGIN IMMEDIATE")
             try:
                 yield Tx(self._conn)
@@ -119,9 +151,20 @@ class Store:
                 raise
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Tx]:
-        """A consistent read snapshot; the same typed methods, nothing is written."""
+    async def reading(self, *, direct: bool = False) -> AsyncIterator[Tx]:
+        """A consistent read snapshot; the same typed methods, nothing is written.
+
+        ``direct``: read at once in this thread, as ``transaction(direct=True)`` writes.
+        """
         async with self._write_lock:
+            fast = self._direct if direct else None
+            if fast is not None:
+                fast.begin_read()
+                try:
+                    yield Tx(fast)
+                finally:
+                    fast.rollback()
+                return
             await _begin(self._conn, "BEGIN DEFERRED")
             try:
                 yield Tx(self._conn)
