@@ -54,6 +54,7 @@ from pathlib import Path
 from common import run_folder
 from imap_tools import MailBox
 
+from harness.demo_pdf import tiny_pdf
 from harness.process import log_tail
 from harness.servers import SMTP_USER, LoopbackServers
 from harness.smtp import CaptureView, domain_of
@@ -138,33 +139,8 @@ def a_mail(n: int, sender: str, to: str, *, pdf: bool, html: bool) -> bytes:
 
 
 def padded_pdf(title: str, size: int) -> bytes:
-    """A valid one-page PDF of about ``size`` bytes: random bytes in an unused stream
-    stand in for the images and fonts of a real document (and make every file unique)."""
-    safe = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
-    text = b"BT /F1 18 Tf 72 760 Td (" + safe + b") Tj ET"
-    filler = secrets.token_bytes(size)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(filler) + filler + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """A valid one-page PDF of about ``size`` bytes, unique by its random filler."""
+    return tiny_pdf(title, filler=secrets.token_bytes(size))
 
 
 # --- the mailbox -----------------------------------------------------------------------

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 
-def tiny_pdf(title: str) -> bytes:
-    """A one-page PDF that shows ``title`` (ASCII) in Helvetica; offsets computed exactly."""
+def tiny_pdf(title: str, filler: bytes = b"") -> bytes:
+    """A one-page PDF that shows ``title`` (ASCII) in Helvetica; offsets computed exactly.
+
+    ``filler`` goes into an unused stream: it stands in for the images and fonts of a real
+    document (the benchmarks make PDFs of a given size with it).
+    """
     safe = title.encode("ascii", "replace").replace(b"\\", b"\\\\")
     safe = safe.replace(b"(", b"\\(").replace(b")", b"\\)")
     stream = b"BT /F1 18 Tf 72 760 Td (" + safe + b") Tj ET"
@@ -16,6 +20,8 @@ def tiny_pdf(title: str) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    if filler:
+        objects.append(b"<< /Length %d >>\nstream\n" % len(filler) + filler + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
