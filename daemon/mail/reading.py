@@ -1,11 +1,11 @@
 """Reading a batch of new mails before the transaction that records them.
 
-Parsing runs in parallel in the parser's workers, each mail with its attempts
-counted in the store *before* it is tried: one transaction counts them for the
-whole batch, so a mail that keeps killing its parse is quarantined after
-``parse_attempts`` tries even across crashes. The documents of each parsed mail
-are written to the content-addressed store here too, since files are not part of
-a SQLite transaction (a repeat writes nothing).
+Parsing runs in parallel in the parser's workers. A mail tried before runs
+alone, with its attempts counted in the store *before* each try, so a mail that
+keeps killing its parse is quarantined after ``parse_attempts`` tries even across
+crashes, while the mails that merely shared a batch with it are not. The
+documents of each parsed mail are written to the content-addressed store here
+too, since files are not part of a SQLite transaction (a repeat writes nothing).
 """
 
 from __future__ import annotations
@@ -80,40 +80,73 @@ async def _parse_all(
     settings: IntakeSettings,
     clock: Clock,
 ) -> dict[int, ParsedMail | str]:
-    """UID -> the parsed mail, or the reason to quarantine it once its attempts ran out."""
-    folder, limit = settings.folder, settings.parse_attempts
+    """UID -> the parsed mail, or the reason to quarantine it once its attempts ran out.
+
+    New mails are parsed side by side, charged nothing: if the daemon dies meanwhile,
+    no one mail can be blamed. Every mail tried before (a crash or a refusal) is then
+    tried alone with its attempts counted, so only a mail that really takes the daemon
+    down runs out of them, and a backlog killed a few times quarantines nothing.
+    """
+    folder = settings.folder
+    async with store.transaction(direct=True) as tx:
+        fresh = [
+            mail for mail in mails if not await tx.tried_before(folder, mail.uidvalidity, mail.uid)
+        ]
+        if len(fresh) > 1:
+            for mail in fresh:
+                await tx.mark_batch_try(folder, mail.uidvalidity, mail.uid, at=clock.now())
     results: dict[int, ParsedMail | str] = {}
-    pending = list(mails)
-    while pending:
-        trying: list[tuple[RawMail, int]] = []
-        async with store.transaction(direct=True) as tx:
-            for mail in pending:
-                key = (folder, mail.uidvalidity, mail.uid)
-                attempt = await tx.count_attempt(*key, at=clock.now())
-                if attempt > limit:
-                    _, last_error = await tx.attempt_state(*key)
-                    results[mail.uid] = last_error or f"gave_up: {limit} attempts did not finish"
-                else:
-                    trying.append((mail, attempt))
+    fresh_uids = {mail.uid for mail in fresh}
+    alone = [mail for mail in mails if mail.uid not in fresh_uids]
+    if len(fresh) > 1:
         answers = await asyncio.gather(
-            *(parser.parse(mail.raw) for mail, _ in trying), return_exceptions=True
+            *(parser.parse(mail.raw) for mail in fresh), return_exceptions=True
         )
         refused: list[tuple[RawMail, str]] = []
-        for (mail, attempt), answer in zip(trying, answers, strict=True):
+        for mail, answer in zip(fresh, answers, strict=True):
             if isinstance(answer, UnparseableMail):
-                log.warning("mail %s/%s attempt %d/%d: %s", mail.uidvalidity, mail.uid,
-                            attempt, limit, answer.reason)  # fmt: skip
                 refused.append((mail, answer.reason))
             elif isinstance(answer, BaseException):
                 raise answer  # not the mail's fault (a worker that cannot start): the pass stops
             else:
                 results[mail.uid] = answer
         if refused:
+            # A refusal is the mail's own doing: it counts as its first attempt.
             async with store.transaction(direct=True) as tx:
                 for mail, reason in refused:
-                    await tx.record_attempt_error(folder, mail.uidvalidity, mail.uid, reason)
-        pending = [mail for mail, _ in refused]
+                    key = (folder, mail.uidvalidity, mail.uid)
+                    attempt = await tx.count_attempt(*key, at=clock.now())
+                    await tx.record_attempt_error(*key, reason)
+                    _log_refusal(mail, attempt, settings.parse_attempts, reason)
+        alone.extend(mail for mail, _ in refused)
+    else:
+        alone.extend(fresh)
+    for mail in sorted(alone, key=lambda m: m.uid):
+        results[mail.uid] = await _parse_alone(mail, store, parser, settings, clock)
     return results
+
+
+async def _parse_alone(
+    mail: RawMail, store: Store, parser: MailParser, settings: IntakeSettings, clock: Clock
+) -> ParsedMail | str:
+    """Try one mail until it parses or its attempts run out, each attempt counted first."""
+    key, limit = (settings.folder, mail.uidvalidity, mail.uid), settings.parse_attempts
+    while True:
+        async with store.transaction(direct=True) as tx:
+            attempt = await tx.count_attempt(*key, at=clock.now())
+            if attempt > limit:
+                _, last_error = await tx.attempt_state(*key)
+                return last_error or f"gave_up: {limit} attempts did not finish"
+        try:
+            return await parser.parse(mail.raw)
+        except UnparseableMail as refusal:
+            _log_refusal(mail, attempt, limit, refusal.reason)
+            async with store.transaction(direct=True) as tx:
+                await tx.record_attempt_error(*key, refusal.reason)
+
+
+def _log_refusal(mail: RawMail, attempt: int, limit: int, reason: str) -> None:
+    log.warning("mail %s/%s attempt %d/%d: %s", mail.uidvalidity, mail.uid, attempt, limit, reason)
 
 
 async def _reading(

@@ -246,6 +246,26 @@ class MailQueries(QueriesBase):
         assert row is not None  # INSERT ... RETURNING always yields the row
         return int(row[0])
 
+    async def mark_batch_try(
+        self, folder: str, uidvalidity: int, uid: int, *, at: datetime
+    ) -> None:
+        """Note that a mail is about to be parsed together with others, charging it nothing:
+        a crash then is no evidence against this mail, but it is tried alone next time."""
+        await self._conn.execute(
+            "INSERT INTO mail_attempts (folder, uidvalidity, uid, attempts, updated_at)"
+            " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (folder, uidvalidity, uid)"
+            " DO UPDATE SET updated_at = ?4",
+            (folder, uidvalidity, uid, instant_to_db(at)),
+        )
+
+    async def tried_before(self, folder: str, uidvalidity: int, uid: int) -> bool:
+        """Whether a try to read this mail started before and it is not handled yet."""
+        row = await self._fetch_one(
+            "SELECT 1 FROM mail_attempts WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            (folder, uidvalidity, uid),
+        )
+        return row is not None
+
     async def record_attempt_error(
         self, folder: str, uidvalidity: int, uid: int, error: str
     ) -> None:
