@@ -136,6 +136,19 @@ def env_name(name: str) -> str:
     return name
 
 
+def credential_name(name: str) -> str:
+    """A systemd credential's name: one file name in $CREDENTIALS_DIRECTORY, no path."""
+    if not name or "/" in name or name in (".", "..") or len(name) > 255:
+        raise ValueError(
+            bilingual(
+                f"{name!r} is geen geldige naam voor een systemd-credential "
+                "(een bestandsnaam zonder /)",
+                "not a valid systemd credential name (a file name without /)",
+            )
+        )
+    return name
+
+
 def url(text: str) -> str:
     """An http(s) URL; plain http only to this machine (loopback)."""
     parts = urlsplit(text)

@@ -1,5 +1,10 @@
 """Secrets by reference: a file path or an environment variable, read only when needed.
 
+A file name written ``credential:NAME`` is a systemd credential: the file ``NAME`` in
+``$CREDENTIALS_DIRECTORY``, which systemd fills from ``LoadCredential=`` when the unit
+starts. That directory is only known at run time, so it is looked up when the secret
+is read, not when the configuration is loaded.
+
 A configuration never holds a password itself. ``Secret`` remembers where
 the value lives and which key named it, so a missing file is reported with
 the key and line, at the moment someone needs the value (``run``), while
@@ -15,19 +20,24 @@ from pathlib import Path
 from daemon.config.reader import bilingual
 from daemon.errors import ConfigError
 
+CREDENTIAL_PREFIX = "credential:"
+
 
 @dataclass(frozen=True, slots=True)
 class Secret:
-    """Where a secret lives: exactly one of ``file`` and ``env`` is set."""
+    """Where a secret lives: exactly one of ``file``, ``env`` and ``credential`` is set."""
 
     where: str  # "file:line: key.path", for messages
     file: Path | None = None
     env: str | None = None
+    credential: str | None = None  # a name in $CREDENTIALS_DIRECTORY (systemd)
 
     def reveal(self) -> str:
         """The secret, read now; ``ConfigError`` when it is not there."""
         if self.file is not None:
             return self._from_file(self.file)
+        if self.credential is not None:
+            return self._from_file(self._credential_path(self.credential))
         assert self.env is not None
         value = os.environ.get(self.env, "")
         if not value:
@@ -66,8 +76,21 @@ class Secret:
             )
         return value
 
+    def _credential_path(self, name: str) -> Path:
+        directory = os.environ.get("CREDENTIALS_DIRECTORY", "")
+        if not directory:
+            raise ConfigError(
+                f"{self.where}: "
+                + bilingual(
+                    f"{CREDENTIAL_PREFIX}{name} vraagt $CREDENTIALS_DIRECTORY, maar die is "
+                    "niet gezet (start onder systemd met LoadCredential=)",
+                    "$CREDENTIALS_DIRECTORY is not set (start under systemd with LoadCredential=)",
+                )
+            )
+        return Path(directory) / name
+
     def __repr__(self) -> str:
-        return f"Secret(file={self.file!r}, env={self.env!r})"
+        return f"Secret(file={self.file!r}, env={self.env!r}, credential={self.credential!r})"
 
 
 def _reason(error: OSError | UnicodeDecodeError) -> str:

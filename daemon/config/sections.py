@@ -21,7 +21,7 @@ from daemon.config.schema import (
     SeriesConfig,
     SmtpConfig,
 )
-from daemon.config.secret import Secret
+from daemon.config.secret import CREDENTIAL_PREFIX, Secret
 from daemon.model import SeriesId
 from daemon.rules.planning import SeriesMatcher
 
@@ -48,6 +48,11 @@ def read_secret(table: Table, base: str) -> Secret | None:
                 f"kies één van {file_key} en {env_key}", f"choose one of {file_key} and {env_key}"
             ),
         )
+    if file_name is not None and file_name.startswith(CREDENTIAL_PREFIX):
+        credential: str = table.convert(
+            file_key, file_name.removeprefix(CREDENTIAL_PREFIX), checks.credential_name
+        )
+        return Secret(table.source.where(table.key(file_key)), credential=credential)
     if file_name is not None:
         return Secret(table.source.where(table.key(file_key)), file=table.source.resolve(file_name))
     if env_name is not None:

@@ -100,3 +100,44 @@ def test_secret_repr_never_shows_the_value(tmp_path: Path) -> None:
     (tmp_path / "imap-password").write_text("geheim", encoding="utf-8")
     config = config_in(tmp_path)
     assert "geheim" not in repr(config)
+
+
+def test_credential_secret_is_read_from_the_credentials_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``credential:NAME`` is systemd's LoadCredential=: looked up in
+    $CREDENTIALS_DIRECTORY when read, never relative to the config's directory."""
+    text = MINIMAL + MAIL.replace('"imap-password"', '"credential:imap-password"')
+    config = parse_config(text, tmp_path / "wijkbode.toml")
+    assert config.mail is not None
+    assert config.mail.imap.password is not None
+    (tmp_path / "imap-password").write_text("naast-de-config\n", encoding="utf-8")
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "imap-password").write_text("uit-systemd\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    assert config.mail.imap.password.reveal() == "uit-systemd"
+
+
+def test_credential_secret_without_credentials_directory_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    text = MINIMAL + MAIL.replace('"imap-password"', '"credential:imap-password"')
+    config = parse_config(text, tmp_path / "wijkbode.toml")
+    assert config.mail is not None
+    assert config.mail.imap.password is not None
+    assert config.mail.imap.password.problem() == (
+        f"{tmp_path / 'wijkbode.toml'}:9: mail.imap.password_file: "
+        "credential:imap-password vraagt $CREDENTIALS_DIRECTORY, maar die is niet gezet "
+        "(start onder systemd met LoadCredential=) ($CREDENTIALS_DIRECTORY is not set "
+        "(start under systemd with LoadCredential=))"
+    )
+
+
+def test_credential_name_with_a_path_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + MAIL.replace('"imap-password"', '"credential:../etc/passwd"')
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path / "wijkbode.toml")
+    assert "mail.imap.password_file" in str(caught.value)
+    assert "not a valid systemd credential name" in str(caught.value)
