@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.cli import (
+    commands_backup,
     commands_config,
     commands_engine,
     commands_items,
@@ -35,6 +36,7 @@ _COMMAND_MODULES = (
     commands_run,
     commands_engine,
     commands_mail,
+    commands_backup,
 )
 
 
