@@ -2,7 +2,7 @@
 
 What is exported is listed here by name, never "every table": meetings, items with
 their documents and their history (``item_events``), agreements, and the decisions
-and polls once their tables exist (any table named ``decision...`` or ``poll...``).
+and polls once their tables exist (``DECISION_TABLES``).
 Subscribers' addresses, mail bookkeeping, the outbox and chat state are not the
 collective's record and stay out; a new table is only exported when it is added here.
 """
@@ -18,11 +18,10 @@ from daemon.errors import StoreError
 from daemon.store import DATABASE_NAME, prepare_state_dir
 
 EXPORT_FORMAT = 1
-# The decisions issue adds its own tables (migration 0013); exported under "decisions"
-# by name prefix so they are in the export as soon as they exist.
-DECISION_TABLE_PREFIXES = ("decision", "poll")
-# Never exported, even if a prefix above would match one day.
-NEVER_EXPORTED = ("subscriber",)
+# The decisions issue's tables (migration 0013), exported under "decisions" when the
+# database has them: the decisions, the advice asked of partners, and the polls with
+# each member's response (the vote is the record of a decision).
+DECISION_TABLES = ("decisions", "advice", "polls", "poll_responses")
 
 
 def export_state(state_dir: Path) -> dict[str, Any]:
@@ -78,7 +77,7 @@ def _export(conn: sqlite3.Connection) -> dict[str, Any]:
         "items": items,
         "agreements": _rows(conn, "SELECT * FROM agreements ORDER BY id"),
         "decisions": {
-            # A name read from sqlite_master and matched by prefix, not a user's text.
+            # A name from DECISION_TABLES above, not a user's text.
             table: _rows(conn, f'SELECT * FROM "{table}" ORDER BY rowid')  # noqa: S608
             for table in _decision_tables(conn)
         },
@@ -86,16 +85,10 @@ def _export(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def _decision_tables(conn: sqlite3.Connection) -> list[str]:
-    names = [
-        str(row[0])
-        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    ]
-    return [
-        name
-        for name in names
-        if name.startswith(DECISION_TABLE_PREFIXES)
-        and not any(part in name for part in NEVER_EXPORTED)
-    ]
+    present = {
+        str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    return [name for name in DECISION_TABLES if name in present]
 
 
 def _rows(conn: sqlite3.Connection, sql: str) -> list[dict[str, Any]]:
