@@ -266,6 +266,10 @@ class ImapSession:
         self._ensured.add(server_name)
         return server_name
 
+    def has_folder(self, folder: str) -> bool:
+        """Whether our folder ``folder`` exists already (``check-config --connect``)."""
+        return bool(self._mailbox.folder.exists(self.layout.server_name(folder)))
+
     def _create(self, name: str) -> None:
         typ, data = self._client.create(quoted(name))
         if typ != "OK" and not self._mailbox.folder.exists(name):  # not a creation race

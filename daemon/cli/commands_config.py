@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.cli.common import translators
+from daemon.cli.probe_report import EXIT_CONFIG, exit_code, report, run_probes
 from daemon.config import Config, load_config
 from daemon.config.runnable import runtime_problems
 from daemon.engine.plan_sync import effective_plan
@@ -27,8 +28,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="Controleer de configuratie / Check the configuration",
         description=(
             "Leest en controleert het configuratiebestand en toont een samenvatting; "
-            "exit 2 bij een fout. / Reads and checks the configuration file and shows "
-            "a summary; exit 2 on an error."
+            "exit 2 bij een fout in de configuratie, met --connect exit 1 bij een "
+            "verbindingsprobleem. / Reads and checks the configuration file and shows "
+            "a summary; exit 2 on a configuration error, with --connect exit 1 on a "
+            "connection problem."
         ),
     )
     parser.add_argument(
@@ -37,6 +40,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         # SUPPRESS keeps the global --config when this one is not given.
         default=argparse.SUPPRESS,
         help="configuratiebestand / configuration file",
+    )
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help=(
+            "test ook elke verbinding (Matrix, IMAP, SMTP, CalDAV, HTTP-poort); exit 1 bij "
+            "een verbindingsprobleem / also test every connection; exit 1 on a connection "
+            "problem"
+        ),
     )
     parser.set_defaults(handler=check_config)
 
@@ -50,7 +62,22 @@ def check_config(args: argparse.Namespace) -> int:
     for conflict in asyncio.run(plan_conflicts(config)):
         print(f"wijkbode: conflict: {conflict}", file=sys.stderr)
     print(summary(config))
+    if getattr(args, "connect", False):
+        return check_connections(config)
     return 0
+
+
+def check_connections(config: Config) -> int:
+    """Every configured connection tested; 0 ok, 1 a connection problem, 2 a config problem.
+
+    A value ``run`` would refuse (a placeholder, a missing secret file) is a
+    configuration problem here, not a warning."""
+    from daemon.runtime.wiring import connection_probes
+
+    findings = asyncio.run(run_probes(connection_probes(config).values()))
+    print(report(findings))
+    code = exit_code(findings)
+    return EXIT_CONFIG if runtime_problems(config) else code
 
 
 async def plan_conflicts(config: Config) -> list[str]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from daemon.clock import Clock, SystemClock
 from daemon.config import Config, load_config
+from daemon.config.schema import CaldavConfig, HttpConfig, MailConfig, MatrixConfig
 from daemon.engine.outbox import Outbox
 from daemon.engine.plan_sync import sync_plan
 from daemon.engine.planning import PlanningReader
@@ -25,6 +26,7 @@ from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.errors import ConfigError
 from daemon.health import Health
 from daemon.ports.outbox import Channel
+from daemon.ports.probe import Probe
 from daemon.publish.room_feed import FeedSettings, RoomFeed
 from daemon.runtime.app import Components, Runner
 from daemon.runtime.memory import trim_memory_periodically
@@ -418,3 +420,30 @@ def _page_and_status(
     page = PageService(meetings, PageComposer(SiteLinks(base_url), config.timezone), clock.now)
     status = StatusService(store, health, metrics if http.metrics else None)
     return page, status
+
+
+# --- connection probes (``check-config --connect``, ``init``) ---
+
+
+def connection_probes(config: Config) -> dict[str, Probe]:
+    """One probe per configured outside system, by section name, in the file's order."""
+    sections: dict[str, MatrixConfig | MailConfig | CaldavConfig | HttpConfig | None] = {
+        "matrix": config.matrix,
+        "mail": config.mail,
+        "caldav": config.caldav,
+        "http": config.http,
+    }
+    return {
+        name: section_probe(section, config.state_dir)
+        for name, section in sections.items()
+        if section is not None
+    }
+
+
+def section_probe(
+    section: MatrixConfig | MailConfig | CaldavConfig | HttpConfig, state_dir: Path
+) -> Probe:
+    """The probe of one section, for ``init`` testing each answer as it goes."""
+    from connectors.probe import section_probe as probe_of
+
+    return probe_of(section, state_dir)

@@ -1,0 +1,47 @@
+"""Probe the SMTP server: connect, TLS as configured, log in, quit. Nothing is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiosmtplib
+
+from connectors.probe.errors import detail, network_kind
+from connectors.tls import client_context
+from daemon.config.schema import SmtpConfig
+from daemon.errors import ConfigError
+from daemon.ports.probe import Finding, Kind, Severity
+
+TIMEOUT_SECONDS = 15.0  # a server slower than this to answer a probe is as good as down
+NAME = "smtp"
+
+
+async def probe_smtp(config: SmtpConfig) -> list[Finding]:
+    where = f"{config.host}:{config.port}"
+    try:
+        password = await asyncio.to_thread(config.password.reveal) if config.password else None
+        tls = None if config.security == "none" else client_context(config.ca_file)
+    except (ConfigError, OSError) as error:
+        return [Finding(NAME, Kind.SECRET_MISSING, Severity.ERROR, where, str(error))]
+    client = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        username=config.username,
+        password=password if config.username else None,
+        use_tls=config.security == "tls",
+        start_tls=config.security == "starttls",
+        tls_context=tls,
+        timeout=TIMEOUT_SECONDS,
+    )
+    try:
+        await client.connect()
+    except aiosmtplib.SMTPAuthenticationError as error:
+        who = config.username or ""
+        return [Finding(NAME, Kind.LOGIN_REFUSED, Severity.ERROR, who, detail(error))]
+    except (aiosmtplib.SMTPException, OSError) as error:
+        return [Finding(NAME, network_kind(error), Severity.ERROR, where, detail(error))]
+    try:
+        await asyncio.wait_for(client.quit(), TIMEOUT_SECONDS)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
+    return [Finding(NAME, Kind.CONNECTED, Severity.OK, f"{config.username or '-'} @ {where}")]
