@@ -223,7 +223,14 @@ class SmtpChannel:
             self._give_back(client)
         if refused:
             # The others have it: a retry would send it to them twice.
-            log.warning("mail deels geweigerd / partly refused: %s", _refusals(refused))
+            # How many, not who: the log keeps no addresses (the responses may name them,
+            # the log formatter masks those).
+            log.warning(
+                "mail deels geweigerd / partly refused: %d of %d recipients: %s",
+                len(refused),
+                len(recipients),
+                "; ".join(map(str, refused.values())),
+            )
 
     async def _session(self) -> aiosmtplib.SMTP:
         """An idle open session, or a new one: connected, TLS as configured, logged in."""
@@ -313,7 +320,3 @@ def translate(error: aiosmtplib.SMTPException | OSError) -> TransientError | Per
             )
         )
     return TransientError(f"SMTP: {type(error).__name__}: {error}")
-
-
-def _refusals(refused: Mapping[str, object]) -> str:
-    return "; ".join(f"{address}: {response}" for address, response in refused.items())

@@ -265,18 +265,17 @@ class ChatIntake:
 
     async def _invite(self, invite: ChatInvite) -> None:
         if not invite_accepted(invite.room_id, invite.inviter, self.rooms, self._settings.admins):
-            log.info(
-                "chat: invite to %s from %s ignored (not configured)",
-                invite.room_id,
-                invite.inviter,
-            )
+            # A Matrix id often is a person's name: only at debug level (--verbose).
+            log.info("chat: invite to %s ignored (not configured)", invite.room_id)
+            log.debug("chat: the ignored invite to %s came from %s", invite.room_id, invite.inviter)
             return
         try:
             await self._client.join(invite.room_id)
         except PermanentError as error:
             log.error("chat: could not join %s: %s", invite.room_id, error)
             return
-        log.info("chat: joined %s (invited by %s)", invite.room_id, invite.inviter)
+        log.info("chat: joined %s", invite.room_id)
+        log.debug("chat: invited to %s by %s", invite.room_id, invite.inviter)
 
     async def _undecryptable(self, event: ChatUndecryptable) -> None:
         origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)

@@ -41,11 +41,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="laat de klok N keer zo snel lopen (demo) / run the clock N times as fast (demo)",
     )
     run.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR")
+    run.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help=(
+            "log alles, ook adressen en namen (DEBUG) "
+            "/ log everything, addresses and names included (DEBUG)"
+        ),
+    )
     run.set_defaults(handler=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    logs.configure(logs.checked_level(args.log_level))
+    logs.configure("DEBUG" if args.verbose else logs.checked_level(args.log_level))
     config = config_from(args)
     check_runnable(config)
     clock = _clock(args, config)

@@ -205,7 +205,7 @@ class Dispatcher:
         log.warning(
             "%s to %s failed (attempt %d), again in %.1f s: %s",
             effect.key,
-            effect.destination,
+            _where(effect),
             attempts,
             delay,
             error,
@@ -229,7 +229,7 @@ class Dispatcher:
         await self._park(effect, f"{summary[:_MAX_ERROR_CHARS]}\n{_traceback(error)}")
 
     async def _park(self, effect: Effect, reason: str) -> None:
-        log.error("%s to %s parked: %s", effect.key, effect.destination, reason)
+        log.error("%s to %s parked: %s", effect.key, _where(effect), reason)
         async with self._store.transaction() as tx:
             await tx.park(effect.id, attempts=effect.attempts + 1, reason=reason)
 
@@ -293,3 +293,9 @@ class Outbox:
             outcome = await tx.retry_parked(effect_id)
         self.wake()
         return outcome
+
+
+def _where(effect: Effect) -> str:
+    """The destination for the log: a room or calendar by name, a mail address never
+    (personal data; the key names the mail or item, ``wijkbode outbox`` shows the rest)."""
+    return "a mail address" if effect.channel == ChannelName.MAIL else effect.destination

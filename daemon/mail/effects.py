@@ -92,7 +92,8 @@ async def enqueue_receipt(
         auth_failed=correspondent.auth_failed,
     )
     if blocker is not None:
-        log.info("no receipt for %s (%s): %s", key, address or "-", blocker.value)
+        # The key names the mail; the address is personal data and stays out of the log.
+        log.info("no receipt for %s: %s", key, blocker.value)
         return False
     to = ReceiptTo(
         key,

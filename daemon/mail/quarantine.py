@@ -80,7 +80,8 @@ async def quarantine_mail(
     await tx.record_handled(handled)
     await tx.advance_last_uid(settings.folder, mail.uidvalidity, mail.uid, at=now)
     log.warning(
-        "mail %s/%s from %s quarantined as %d (to %s): %s",
-        mail.uidvalidity, mail.uid, sender or "-", qid, settings.quarantine_folder, reason,
+        # No sender: `wijkbode quarantine` shows it to the operator, the log keeps no address.
+        "mail %s/%s quarantined as %d (to %s): %s",
+        mail.uidvalidity, mail.uid, qid, settings.quarantine_folder, reason,
     )  # fmt: skip
     return handled
