@@ -18,6 +18,7 @@ from daemon.cli import (
     commands_backup,
     commands_config,
     commands_engine,
+    commands_folder,
     commands_items,
     commands_mail,
     commands_plan,
@@ -37,6 +38,7 @@ _COMMAND_MODULES = (
     commands_engine,
     commands_mail,
     commands_backup,
+    commands_folder,
 )
 
 

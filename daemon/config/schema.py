@@ -104,6 +104,9 @@ class MailLimits:
     receipts_per_sender_per_hour: int = 5
     parse_timeout_seconds: int = 20
     parse_attempts: int = 3
+    # The stukken package is attached to a partner's mail up to this total; above it,
+    # each document is a download link (served by [http]) instead.
+    package_attach_max_bytes: int = 10 * MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class MailConfig:
     limits: MailLimits = MailLimits()
     residents_address: str | None = None  # the residents' mailing list, for announcements
     authserv_id: str | None = None  # our server's name in Authentication-Results
+    core_address: str | None = None  # the core group's own mail: gets the folder
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,7 @@ def read_mail(table: Table) -> MailConfig:
         if residents is None
         else table.convert("residents_address", residents, checks.address),
         authserv_id=table.optional_text("authserv_id"),
+        core_address=_optional_address(table, "core_address"),
     )
     table.finish()
     return config
@@ -235,6 +236,11 @@ def _read_smtp(table: Table) -> SmtpConfig:
             bilingual("een wachtwoord hoort bij een username", "a password needs a username"),
         )
     return config
+
+
+def _optional_address(table: Table, key: str) -> str | None:
+    value = table.optional_text(key)
+    return None if value is None else table.convert(key, value, checks.address)
 
 
 def _read_limits(table: Table) -> MailLimits:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,8 @@ from daemon.model import (
     SeriesId,
 )
 from daemon.ports.outbox import ChannelName, NewEffect
+from daemon.publish.folder import FOLDER_MOMENT, folder_effects
+from daemon.publish.package import PACKAGE_MOMENT, PackageSettings, stukken_package, with_package
 from daemon.publish.scheduled import (
     SHORT_NOTICE,
     FireContext,
@@ -71,6 +74,9 @@ class EngineSettings:
     series: Mapping[SeriesId, Series]
     agreement_reminders: tuple[Offset, ...]
     targets: Targets
+    # The stukken package's attach-or-link limit and link address; the folder's config.
+    package: PackageSettings = field(default_factory=PackageSettings)
+    folder: Config | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> EngineSettings:
@@ -79,6 +85,8 @@ class EngineSettings:
             series={sid: entry.series for sid, entry in config.series.items()},
             agreement_reminders=config.agreements.reminders,
             targets=Targets.from_config(config),
+            package=PackageSettings.from_config(config),
+            folder=config,
         )
 
 
@@ -449,7 +457,35 @@ class Scheduler:
                 else ()
             ),
         )
-        return meeting_effects(job, subject, series, context)
+        effects = meeting_effects(job, subject, series, context)
+        return await self._with_files(tx, job, subject, series, context, effects)
+
+    async def _with_files(
+        self,
+        tx: Tx,
+        job: Job,
+        meeting: Meeting,
+        series: Series,
+        context: FireContext,
+        effects: list[NewEffect],
+    ) -> list[NewEffect]:
+        """The stukken package (T-14d) and the folder's PDF join their moment's rows; the
+        package's download tokens are stored here, in the transaction of those rows."""
+        if job.moment == PACKAGE_MOMENT:
+            package = stukken_package(meeting, series, context.agenda)
+            settings = self._settings.package
+            effects, tokens = with_package(effects, package, settings, context.tz, _mint)
+            await tx.add_download_tokens(tokens, now=self._clock.now())
+        elif job.moment == FOLDER_MOMENT and self._settings.folder is not None:
+            folder = self._settings.folder
+            now = self._clock.now()
+            effects = await folder_effects(tx, self._store.documents, meeting, effects, folder, now)
+        return effects
+
+
+def _mint() -> str:
+    """A download token: 256 random bits, URL-safe, unguessable."""
+    return secrets.token_urlsafe(32)
 
 
 async def _subject(tx: Tx, job: Job) -> catchup.Subject:

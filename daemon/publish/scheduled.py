@@ -85,6 +85,7 @@ class Targets:
     calendar: str | None = None
     feed: str | None = None  # the public feed's name, when ``[http]`` serves it
     mail_domain: str = _NO_DOMAIN  # for Message-IDs and calendar UIDs
+    core_address: str | None = None  # the core group's own mail ([mail] core_address): the folder
 
     @classmethod
     def from_config(cls, config: Config) -> Targets:
@@ -98,6 +99,7 @@ class Targets:
             calendar=None if caldav is None else caldav.calendar,
             feed=None if config.http is None else FEED_NAME,
             mail_domain=_NO_DOMAIN if mail is None else mail.address.rpartition("@")[2],
+            core_address=None if mail is None else mail.core_address,
         )
 
 
@@ -152,6 +154,8 @@ def meeting_destinations(
             feeds.append(targets.feed)
     if moment in _PACKAGES - {Kind.AGENDAPUNT.value} or is_deadline_reminder(moment):
         mail += targets.partner_addresses
+    if moment == FOLDER and targets.core_address:  # RULES.md: the folder, to the core group
+        mail.append(targets.core_address)
     found = {
         ChannelName.MATRIX: tuple(dict.fromkeys(rooms)),
         ChannelName.MAIL: tuple(dict.fromkeys(mail)),
@@ -174,6 +178,8 @@ def surface_of(channel: ChannelName, destination: str, targets: Targets) -> Surf
         return Surface.PUBLIC_CALENDAR
     if channel is ChannelName.FEED:
         return Surface.PUBLIC_FEED
+    if destination == targets.core_address:  # the core group's own mail: as its room
+        return Surface.CORE_ROOM
     if destination in targets.partner_addresses and destination != targets.residents_address:
         return None
     return Surface.RESIDENTS_MAIL

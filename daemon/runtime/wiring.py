@@ -363,7 +363,11 @@ async def _public_site(
         clock.now,
     )
     page, status = _page_and_status(config, store, clock, current, feed, health or Health())
-    routes: list[RouteTable] = [feed.routes(), page.routes(), status.routes()]
+    from connectors.http.downloads import DownloadService
+
+    # /stukken/<token>: a package document by its link (only with a stored, unexpired token).
+    downloads = DownloadService(store, clock.now)
+    routes: list[RouteTable] = [feed.routes(), page.routes(), status.routes(), downloads.routes()]
     service = HttpService(http.host, http.port, routes, not_found_page=page.not_found)
     try:
         await service.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from daemon.store.chat import ChatQueries
 from daemon.store.core import CoreQueries
+from daemon.store.downloads import DownloadQueries
 from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
@@ -22,5 +23,6 @@ class Tx(
     FeedQueries,
     PublicQueries,
     PlanningQueries,
+    DownloadQueries,
 ):
     """All typed queries, bound to the connection of one open transaction."""

@@ -34,6 +34,7 @@ NOT_AT_START = [
     "jinja2",
     "multiprocessing",
     "caldav",  # loaded by the CalDAV channel's first write
+    "weasyprint",  # loaded to render the paper folder, at its moment or `wijkbode folder`
 ]
 
 
