@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "the daemon writes."
         ),
     )
-    backup.add_argument("path", type=Path, metavar="PAD/PATH")
+    backup.add_argument("path", type=Path, metavar="PATH")
     backup.set_defaults(handler=backup_command)
 
     restore = subparsers.add_parser(
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "running."
         ),
     )
-    restore.add_argument("path", type=Path, metavar="PAD/PATH")
+    restore.add_argument("path", type=Path, metavar="PATH")
     restore.set_defaults(handler=restore_command)
 
     export = subparsers.add_parser(
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--output",
         type=Path,
         default=None,
-        metavar="BESTAND/FILE",
+        metavar="FILE",
         help="schrijf naar dit bestand (mode 0600) in plaats van stdout / write to this file",
     )
     export.set_defaults(handler=export_command)
