@@ -1,13 +1,19 @@
-"""The daemon works under the unit's MemoryDenyWriteExecute=yes (systemd/wijkbode.service).
+"""The daemon works inside the sandbox of systemd/wijkbode.service.
 
+MemoryDenyWriteExecute=yes:
 systemd refuses a service every mapping that is writable and executable at once; the
 kernel's own form of that rule, ``prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)``, is set
 here on the daemon before it starts (inherited by its parse workers across fork and
 exec), and the real daemon files mail with PDFs (parse workers, SQLite in WAL mode,
 TLS to IMAP and SMTP, malloc_trim through ctypes) and stops cleanly.
 
-Outside CI a kernel without PR_SET_MDWE (before Linux 6.3) skips this with the reason;
-in CI it fails, because a CI run must not pass by running less.
+SystemCallFilter=@system-service ~@privileged: the same run is traced with strace (the
+daemon and its workers), and every system call it made is in what the unit allows, read
+from `systemd-analyze syscall-filter` of this machine's systemd.
+
+Outside CI a kernel without PR_SET_MDWE (before Linux 6.3) or a machine without strace
+or systemd-analyze skips this with the reason; in CI it fails, because a CI run must not
+pass by running less (scripts/bootstrap installs strace and systemd).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,25 +47,80 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def mdwe_available() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_GET_MDWE, 0, 0, 0, 0) < 0:
-        reason = "this kernel has no PR_SET_MDWE (Linux 6.3 or newer)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail("this kernel has no PR_SET_MDWE (Linux 6.3 or newer)")
 
 
-def start_sandboxed(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        skip_or_fail(f"{name} not found (scripts/bootstrap installs it)")
+    assert found is not None
+    return found
+
+
+def allowed_syscalls() -> set[str]:
+    """What the unit's SystemCallFilter= lets through, by this machine's systemd."""
+    listing = subprocess.run(
+        [tool("systemd-analyze"), "syscall-filter", "--no-pager"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    groups: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in listing.splitlines():
+        entry = line.strip()
+        if line.startswith("@"):
+            current = groups.setdefault(entry, [])
+        elif entry and not entry.startswith("#"):
+            current.append(entry)
+
+    def expand(group: str) -> set[str]:
+        found: set[str] = set()
+        for entry in groups[group]:
+            found |= expand(entry) if entry.startswith("@") else {entry}
+        return found
+
+    return expand("@system-service") - expand("@privileged")
+
+
+def traced_syscalls(summary: Path) -> set[str]:
+    """The names in the last column of `strace -c`'s table."""
+    names = set()
+    for line in summary.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+            names.add(fields[-1])
+    return names
+
+
+def start_sandboxed(config: Path, log: Path, summary: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-c", SANDBOXED, "--config", str(config), "run"],
+            [tool("strace"), "-f", "-c", "-o", str(summary), "--", sys.executable, "-c",
+             SANDBOXED, "--config", str(config), "run"],
             stdout=subprocess.DEVNULL,
             stderr=sink,
-        )
+        )  # fmt: skip
 
 
-async def test_the_daemon_files_mail_with_no_writable_executable_memory(
+def daemon_under(tracer: subprocess.Popen[bytes]) -> int:
+    """The daemon's pid: strace's one child."""
+    children = Path(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+async def test_the_daemon_files_mail_inside_the_units_memory_and_syscall_rules(
     tmp_path: Path,
     dovecot: DovecotServer,
     smtp_relay: SmtpRelay,
@@ -66,6 +128,7 @@ async def test_the_daemon_files_mail_with_no_writable_executable_memory(
     captured_mail: CaptureView,
 ) -> None:
     mdwe_available()
+    allowed = allowed_syscalls()
     count = 10
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir()
@@ -75,7 +138,8 @@ async def test_the_daemon_files_mail_with_no_writable_executable_memory(
     )
     await asyncio.to_thread(append, dovecot, mailbox_user, mails(mailbox_user, "Sandbox", count))
     log = tmp_path / "daemon.log"
-    daemon = start_sandboxed(config, log)
+    summary = tmp_path / "syscalls.txt"
+    daemon = start_sandboxed(config, log, summary)
     senders = {f"sandbox{n}@{PARTNER_DOMAIN}" for n in range(count)}
     try:
         await wait_until(lambda: times_started(log) == 1 or daemon.poll() is not None, 60, 0.1)
@@ -89,7 +153,15 @@ async def test_the_daemon_files_mail_with_no_writable_executable_memory(
             step=0.5,
         )
     finally:
-        daemon.send_signal(signal.SIGTERM)
+        if daemon.poll() is None:
+            os.kill(daemon_under(daemon), signal.SIGTERM)
         await asyncio.to_thread(daemon.wait, 60)
-    assert daemon.returncode == 0, log_tail(log)
+    assert daemon.returncode == 0, log_tail(log)  # strace exits with the daemon's code
     assert sorted(item_titles(tmp_path / "state")) == [f"Sandbox {n:04d}" for n in range(count)]
+    used = traced_syscalls(summary)
+    if os.geteuid() == 0:
+        # SQLite run by root gives its -wal and -shm files the database's owner
+        # (unixOpen's fchown); the unit runs as User=wijkbode, where it never does.
+        used.discard("fchown")
+    assert "openat" in used, summary.read_text()  # the summary was read
+    assert used - allowed == set(), summary.read_text()
