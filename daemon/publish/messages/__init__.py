@@ -1,0 +1,321 @@
+"""Every scheduled moment's message, rendered from Jinja2 templates. Pure.
+
+One template pair per kind of message in ``templates/``: ``<name>.txt`` (plain
+text: the Matrix ``body``, the mail's text part, the calendar description) and
+``<name>.html`` (the Matrix ``formatted_body`` and the mail's HTML part, with
+autoescape on, so every title a submitter chose is text, never markup). Each
+template is rendered once per language with that language's ``Translator`` as
+``_`` (dates in words by Babel), Dutch first, English below.
+
+The facts come in language-free (:class:`MeetingFacts`, :class:`AgreementFacts`):
+times as aware datetimes, kinds as :class:`~daemon.model.Kind`; the wording is
+the templates' and the catalogs'. Channel limits are kept here: a list longer
+than ``max_listed`` ends in "… en nog N", and a Matrix event that would not fit
+in one event is rendered again with shorter lists until it does.
+
+Jinja2 is imported on the first render, not when the daemon starts (idle memory).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from daemon.i18n import Translator, mark
+from daemon.model import Kind
+from daemon.safe_text import untrusted
+
+if TYPE_CHECKING:
+    import jinja2
+
+Channel = Literal["matrix", "mail", "calendar"]
+CHANNELS: Final[tuple[Channel, ...]] = ("matrix", "mail", "calendar")
+
+# Matrix refuses events over 65,536 bytes (JSON, with its envelope); the body and the
+# formatted body together stay well below, measured as the JSON the client sends.
+MATRIX_CONTENT_LIMIT: Final = 60_000
+# A subject people can read on a phone; RFC 5322 allows more, mail clients show less.
+SUBJECT_LIMIT: Final = 160
+MAX_LISTED: Final = 40
+_MIN_LISTED: Final = 3
+ENGLISH_RULE: Final = "\n\n— English —\n"
+_BLANK_LINES: Final = re.compile(r"\n\s*\n\s*\n+")
+
+KIND_NAMES: Final = {
+    Kind.AGENDAPUNT: mark("agenda point"),
+    Kind.STUK: mark("document"),
+    Kind.TER_KENNISGEVING: mark("for information"),
+    Kind.ACTUALITEIT: mark("current affair"),
+}
+# What a deadline lets people still send, in words (deadline reminders, concept agenda).
+KIND_OFFERS: Final = {
+    Kind.AGENDAPUNT: mark("new agenda points"),
+    Kind.STUK: mark("stukken for discussion or decision"),
+    Kind.TER_KENNISGEVING: mark("stukken for information (ter kennisgeving)"),
+    Kind.ACTUALITEIT: mark("current affairs (actualiteiten)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLine:
+    """One agenda item as a message lists it."""
+
+    number: str  # "WB-12"
+    kind: Kind
+    title: str
+    received_at: datetime
+    late: bool = False
+    not_ready: bool = False  # "niet besluitrijp"
+    for_discussion: bool = False  # kept on the agenda "ter bespreking, geen besluit"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLine:
+    """One file of the stukken package, as the definitive agenda lists it.
+
+    The hook for the package (attachments and download links): whoever builds the
+    package fills ``MeetingFacts.documents``; ``url`` is a download link, ``None``
+    when the file is attached to the mail or posted in the room.
+    """
+
+    item: str  # "WB-12"
+    name: str
+    size: int
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementLine:
+    number: str  # "AF-3"
+    what: str
+    owner: str
+    due: date
+    motivation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who speaks and where to answer: the collective's mail address, the page."""
+
+    reply_address: str | None = None
+    page_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFacts:
+    """Everything a meeting moment's message says, language-free.
+
+    ``template`` names the message (see :func:`template_for`); ``deadline`` is the
+    one a deadline reminder is about; ``open_deadlines`` the deadlines still ahead
+    (concept agenda); ``stuk_deadline`` explains why a stuk is niet besluitrijp.
+    """
+
+    template: str
+    title: str
+    start: datetime
+    end: datetime
+    location: str
+    short_notice: bool = False
+    items: tuple[ItemLine, ...] = ()
+    deadline: tuple[Kind, datetime] | None = None
+    open_deadlines: tuple[tuple[Kind, datetime], ...] = ()
+    stuk_deadline: datetime | None = None
+    documents: tuple[DocumentLine, ...] = ()
+    agreements: tuple[AgreementLine, ...] = ()  # kerngroep: the afspraken due
+    cannot: tuple[AgreementLine, ...] = ()  # kerngroep: closed as "kan niet", with motivation
+    previous_start: datetime | None = None  # a moved meeting: when it was planned before
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementFacts:
+    template: str  # "agreement_reminder" or "agreement_overdue"
+    agreement: AgreementLine
+    to_owner: bool  # the owner reads it themself (mail, DM), not the core room
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+# Subject headlines by template name.
+HEADLINES: Final = {
+    "announce": mark("Announcement"),
+    "reminder": mark("Reminder"),
+    "kerngroep": mark("Core group overview"),
+    "folder": mark("Paper folder"),
+    "concept_agenda": mark("Concept agenda"),
+    "agenda_closed": mark("Agenda closed"),
+    "definitive_agenda": mark("Definitive agenda"),
+    "addendum_ter_kennisgeving": mark("Addendum"),
+    "addendum_actualiteit": mark("Addendum"),
+    "deadline_reminder": mark("Deadline reminder"),
+    "cancelled": mark("Cancelled"),
+    "moved": mark("Moved"),
+    "reinstated": mark("Goes ahead"),
+    "agreement_reminder": mark("Agreement reminder"),
+    "agreement_overdue": mark("Agreement overdue"),
+}
+
+
+def render_meeting(
+    facts: MeetingFacts,
+    channel: Channel,
+    sender: Sender,
+    tz: ZoneInfo,
+    *,
+    max_listed: int = MAX_LISTED,
+) -> Rendered:
+    """The bilingual message of one meeting moment on one channel, within its limits."""
+    safe = _safe_meeting(facts)
+    subject = subject_line(HEADLINES[facts.template], safe.title, facts.start, tz)
+
+    def render(listed: int) -> Rendered:
+        values = {"m": safe, "listed": listed, "sender": sender, "channel": channel}
+        return _bilingual(facts.template, subject, tz, values)
+
+    return _within_limits(render, channel, max_listed)
+
+
+def render_agreement(
+    facts: AgreementFacts, channel: Channel, sender: Sender, tz: ZoneInfo
+) -> Rendered:
+    """The bilingual reminder or overdue report of one afspraak."""
+    line = facts.agreement
+    safe = replace(
+        facts,
+        agreement=replace(
+            line,
+            what=untrusted(line.what),
+            owner=untrusted(line.owner, 120),
+            motivation=None if line.motivation is None else untrusted(line.motivation, 1000),
+        ),
+    )
+    subject = subject_line(HEADLINES[facts.template], safe.agreement.what, None, tz)
+    values = {"a": safe, "sender": sender, "channel": channel, "listed": MAX_LISTED}
+    return _bilingual(facts.template, subject, tz, values)
+
+
+def subject_line(headline: str, title: str, when: datetime | None, tz: ZoneInfo) -> str:
+    """'Aankondiging: Bewonersbijeenkomst, dinsdag 6 april 2027, 19:30 / Announcement',
+    the title shortened when the whole would not fit ``SUBJECT_LIMIT``."""
+    dutch, english = Translator("nl", tz), Translator("en", tz)
+    on = f", {dutch.when(when)}" if when is not None else ""
+    frame = f"{dutch(headline)}: {{}}{on} / {english(headline)}"
+    room = SUBJECT_LIMIT - len(frame) + 2
+    short = title if len(title) <= room else title[: max(room - 1, 8)].rstrip() + "…"
+    return frame.format(short)
+
+
+def matrix_content_size(text: str, html: str) -> int:
+    """The bytes of a Matrix message's content as the client sends it (JSON, ASCII-escaped)."""
+    content = {"msgtype": "m.notice", "body": text, "format": "org.matrix.custom.html"}
+    return len(json.dumps({**content, "formatted_body": html}).encode())
+
+
+def _within_limits(
+    render: Callable[[int], Rendered], channel: Channel, max_listed: int
+) -> Rendered:
+    listed = max_listed
+    rendered = render(listed)
+    while channel == "matrix" and matrix_content_size(rendered.text, rendered.html) > (
+        MATRIX_CONTENT_LIMIT
+    ):
+        if listed <= _MIN_LISTED:
+            # Titles are capped, so only an absurd list gets here: drop the formatting.
+            return replace(rendered, html="")
+        listed = max(_MIN_LISTED, listed // 2)
+        rendered = render(listed)
+    return rendered
+
+
+def _bilingual(template: str, subject: str, tz: ZoneInfo, values: dict[str, Any]) -> Rendered:
+    texts, htmls = [], []
+    for language in ("nl", "en"):
+        _ = Translator(language, tz)
+        common = {"_": _, "lang": language, "kind_name": _kind_name(_), "offer": _offer(_)}
+        texts.append(_environment().get_template(f"{template}.txt").render(**common, **values))
+        htmls.append(_environment().get_template(f"{template}.html").render(**common, **values))
+    text = _tidy(texts[0]) + ENGLISH_RULE + _tidy(texts[1])
+    html = f"{htmls[0].strip()}<hr/><p><em>English</em></p>{htmls[1].strip()}"
+    return Rendered(subject, text, html)
+
+
+def _tidy(text: str) -> str:
+    """At most one empty line between paragraphs, none at either end (templates leave more)."""
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _kind_name(_: Translator) -> Callable[[Kind], str]:
+    return lambda kind: _(KIND_NAMES[kind])
+
+
+def _offer(_: Translator) -> Callable[[Kind], str]:
+    return lambda kind: _(KIND_OFFERS[kind])
+
+
+def _safe_meeting(facts: MeetingFacts) -> MeetingFacts:
+    """Sender-chosen text made safe to quote (no controls, no pings, capped)."""
+    return replace(
+        facts,
+        title=untrusted(facts.title, 200),
+        location=untrusted(facts.location, 200),
+        items=tuple(replace(i, title=untrusted(i.title)) for i in facts.items),
+        documents=tuple(replace(d, name=untrusted(d.name, 200)) for d in facts.documents),
+        agreements=tuple(_safe_agreement(a) for a in facts.agreements),
+        cannot=tuple(_safe_agreement(a) for a in facts.cannot),
+    )
+
+
+def _safe_agreement(line: AgreementLine) -> AgreementLine:
+    motivation = None if line.motivation is None else untrusted(line.motivation, 1000)
+    return replace(
+        line, what=untrusted(line.what), owner=untrusted(line.owner, 120), motivation=motivation
+    )
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("daemon.publish.messages", "templates"),
+        # HTML templates escape every value (titles are the senders'); plain text is text.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["size"] = _size
+    return env
+
+
+def _size(size: int) -> str:
+    """'1,2 MB' style sizes for the package list (the unit is the same in both languages)."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} kB"
+
+
+__all__ = [
+    "CHANNELS",
+    "AgreementFacts",
+    "AgreementLine",
+    "Channel",
+    "DocumentLine",
+    "ItemLine",
+    "MeetingFacts",
+    "Rendered",
+    "Sender",
+    "render_agreement",
+    "render_meeting",
+    "subject_line",
+]
