@@ -105,6 +105,8 @@ def build_message(
     if mail.auto_submitted:
         message["Auto-Submitted"] = mail.auto_submitted  # RFC 3834
         message["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies to it
+    for name, value in mail.headers:
+        message[name] = value
     message.set_content(mail.text)
     if mail.html is not None:
         message.add_alternative(mail.html, subtype="html")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -29,36 +30,69 @@ _DAY_PATTERN = "EEEE d MMMM y"
 
 
 @cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The catalog of ``language``, compiled in memory from its ``.po`` file."""
+def translations(language: str, catalogs: str | None = None) -> gettext.NullTranslations:
+    """The catalog of ``language``, compiled in memory from its ``.po`` file.
+
+    nl and en are shipped; another language (``[http] languages``) is read from
+    ``catalogs/<language>/LC_MESSAGES/wijkbode.po``, a directory the deployment
+    keeps. A message its catalog lacks is shown in English (gettext's fallback).
+    """
     # Babel is imported where it is used, not when the daemon starts (idle memory).
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    if language not in LANGUAGES:
+    if language in LANGUAGES:
+        po_file: Traversable = resources.files("daemon").joinpath("locale")
+    elif catalogs is not None:
+        po_file = _directory(catalogs)
+    else:
         raise ValueError(f"unsupported language {language!r}; choose one of {LANGUAGES}")
-    po_file = (
-        resources.files("daemon")
-        .joinpath("locale")
-        .joinpath(language)
-        .joinpath("LC_MESSAGES")
-        .joinpath(f"{DOMAIN}.po")
-    )
+    po_file = po_file.joinpath(language).joinpath("LC_MESSAGES").joinpath(f"{DOMAIN}.po")
     with po_file.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN)
+        catalog = read_po(handle, locale=_babel_locale(language), domain=DOMAIN)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
 
 
-class Translator:
-    """Wording and date formatting for one language and one time zone."""
+def _directory(path: str) -> Traversable:
+    """A directory of catalogs the deployment keeps, as ``importlib.resources`` reads one."""
+    from pathlib import Path
 
-    def __init__(self, language: str = DEFAULT_LANGUAGE, tz: ZoneInfo | None = None) -> None:
+    return Path(path)
+
+
+def _babel_locale(language: str) -> str:
+    """The CLDR locale of a language: the Netherlands' Dutch, British English, else as given."""
+    return {"nl": "nl_NL", "en": "en_GB"}.get(language, language)
+
+
+def text_direction(language: str) -> str:
+    """``"rtl"`` for a language written right to left (Arabic, Hebrew, ...), else ``"ltr"``."""
+    from babel import Locale
+
+    try:
+        return str(Locale.parse(_babel_locale(language)).text_direction)
+    except (ValueError, LookupError):  # a code CLDR does not know: the common case
+        return "ltr"
+
+
+class Translator:
+    """Wording and date formatting for one language and one time zone.
+
+    ``catalogs``: the directory of the catalogs of languages beyond nl and en.
+    """
+
+    def __init__(
+        self,
+        language: str = DEFAULT_LANGUAGE,
+        tz: ZoneInfo | None = None,
+        catalogs: str | None = None,
+    ) -> None:
         self.language = language
         self.tz = tz or ZoneInfo("Europe/Amsterdam")
-        self._translations = translations(language)
+        self._translations = translations(language, None if language in LANGUAGES else catalogs)
 
     def gettext(self, message: str) -> str:
         return self._translations.gettext(message)
@@ -83,8 +117,13 @@ class Translator:
         return format_date(day, _DAY_PATTERN, locale=self._locale)
 
     @property
+    def direction(self) -> str:
+        """``"rtl"`` or ``"ltr"``: how this language is written (``dir`` on the page)."""
+        return text_direction(self.language)
+
+    @property
     def _locale(self) -> str:
-        return "nl_NL" if self.language == "nl" else "en_GB"
+        return _babel_locale(self.language)
 
 
 def bilingual(render: Callable[[Translator], str], tz: ZoneInfo | None = None) -> str:

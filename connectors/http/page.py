@@ -18,7 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from connectors.http.cache import RenderCache
 from connectors.http.responses import Representation, representation, respond
-from daemon.ports.page import PAGE_PATHS, PublicPages
+from daemon.ports.page import PublicPages, page_path
 from daemon.ports.public import PublicSource
 
 CONTENT_TYPE = "text/html; charset=utf-8"
@@ -29,7 +29,7 @@ CACHE_CONTROL = "public, max-age=60, must-revalidate"
 def page_csp(style_source: str) -> str:
     return (
         f"default-src 'none'; style-src {style_source}; frame-ancestors 'none';"
-        " base-uri 'none'; form-action 'none'"
+        " base-uri 'none'; form-action 'self'"
     )
 
 
@@ -46,19 +46,33 @@ class PageService:
         )
         self._last: dict[str, Representation] = {}
         self._missing = {
-            language: _html(pages.not_found(language), self._csp) for language in PAGE_PATHS
+            language: _html(pages.not_found(language), self._csp) for language in pages.codes
         }
 
     def invalidate(self) -> None:
         self._cache.invalidate()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(path, self._handler(language)) for language, path in PAGE_PATHS.items()]
+        return [
+            web.get(page_path(language), self._handler(language)) for language in self._pages.codes
+        ]
+
+    @property
+    def csp(self) -> str:
+        return self._csp
+
+    @property
+    def pages(self) -> PublicPages:
+        return self._pages
 
     def not_found(self, request: web.BaseRequest) -> web.Response:
-        """The 404 page, in English under ``/en/``, else in Dutch."""
-        english = request.path == "/en" or request.path.startswith("/en/")
-        page = self._missing["en" if english else "nl"]
+        """The 404 page, in English under ``/en/`` (so for each language), else in Dutch."""
+        found = "nl"
+        for language in self._pages.codes[1:]:
+            prefix = page_path(language)
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                found = language
+        page = self._missing[found]
         return web.Response(status=404, body=page.body, headers=page.plain_headers)
 
     def _handler(self, language: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -72,7 +86,7 @@ class PageService:
         meetings = await self._source()
         now = self._now()
         found: dict[str, Representation] = {}
-        for language in PAGE_PATHS:
+        for language in self._pages.codes:
             body = self._pages.page(meetings, language, now).encode()
             before = self._last.get(language)
             if before is not None and before.body == body:

@@ -6,7 +6,8 @@ What is served is a list of route tables (``RouteTable``): the calendar feed
 and no file path to traverse to. Every answer passes one middleware that:
 
 - answers ``OPTIONS`` for a known path with ``204`` and ``Allow``, and any other
-  method than GET/HEAD with ``405`` (a bilingual line, never a traceback);
+  method than GET/HEAD with ``405`` (a bilingual line, never a traceback), except a
+  POST to a route made for one (the subscription forms, ``subscribe``);
 - turns an unknown path into the bilingual 404 page and any unforeseen error
   into a plain ``500`` page (the traceback goes to the log only);
 - adds the security headers (``X-Content-Type-Options``, ``Referrer-Policy``,
@@ -90,7 +91,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         if request.method == "OPTIONS":
             response: web.StreamResponse = _options(request)
-        elif request.method not in ("GET", "HEAD"):
+        elif request.method not in ("GET", "HEAD") and not _posts_here(request):
             response = _not_allowed(request)
         else:
             response = await handler(request)
@@ -113,6 +114,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
     return response
+
+
+def _posts_here(request: web.Request) -> bool:
+    """A POST to a route that takes one (the subscription forms); every other route reads."""
+    return request.method == "POST" and request.match_info.http_exception is None
 
 
 def _options(request: web.Request) -> web.StreamResponse:

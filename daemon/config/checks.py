@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from daemon.config.reader import bilingual
@@ -20,6 +21,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _DURATION = re.compile(r"^(?:(?P<hours>\d{1,2})h)?(?:(?P<minutes>\d{1,4})m)?$")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2})?$")
 _SERIES_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.\-\[\]:]+$")
 # Aliases are '#name:server'. Room ids are '!opaque', with ':server' only before
@@ -46,6 +48,20 @@ def language(code: str) -> str:
             bilingual(f"taal {code!r} bestaat hier niet; kies 'nl' of 'en'", "choose 'nl' or 'en'")
         )
     return code
+
+
+def language_code(code: str) -> str:
+    """A page language: a BCP 47-like code Babel knows (``nl``, ``en``, ``ar``, ``pt_BR``)."""
+    if not _LANGUAGE_CODE.match(code):
+        raise ValueError(
+            bilingual(f"{code!r} is geen taalcode zoals 'ar' of 'pt_BR'", "not a language code")
+        )
+    return code
+
+
+def catalog_of(locale_dir: Path, language: str) -> Path:
+    """Where the gettext catalog of ``language`` is under ``[http] locale_dir``."""
+    return locale_dir / language / "LC_MESSAGES" / "wijkbode.po"
 
 
 def offset(text: str) -> Offset:

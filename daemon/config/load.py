@@ -99,7 +99,7 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
         matrix=None if matrix is None else sections.read_matrix(matrix),
         mail=None if mail is None else sections.read_mail(mail),
         caldav=None if caldav is None else sections.read_caldav(caldav, series),
-        http=None if http is None else sections.read_http(http),
+        http=None if http is None else sections.read_http(http, with_mail=mail is not None),
         source=top.source,
     )
 

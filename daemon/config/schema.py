@@ -141,6 +141,14 @@ class HttpConfig:
     port: int = 8080
     public_url: str | None = None  # how people reach the feed and page
     metrics: bool = True  # /metrics (Prometheus text) on the listen address
+    # Residents subscribe to the announcements by mail on the page (needs [mail]).
+    subscriptions: bool = False
+    subscribe_per_client_per_hour: int = 5  # sign-ups one client address may make
+    subscribe_per_hour: int = 60  # sign-ups from everyone together
+    # The page's languages, Dutch (at /) first; a language other than nl and en needs
+    # its catalog in locale_dir/<language>/LC_MESSAGES/wijkbode.po.
+    languages: tuple[str, ...] = ("nl", "en")
+    locale_dir: Path | None = None
 
 
 @dataclass(frozen=True)

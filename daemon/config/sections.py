@@ -177,10 +177,11 @@ def _read_planning_match(
     return tuple(matchers)
 
 
-def read_http(table: Table) -> HttpConfig:
+def read_http(table: Table, *, with_mail: bool = False) -> HttpConfig:
     listen = table.text("listen", "127.0.0.1:8080")
     host, port = table.convert("listen", listen, checks.listen)
     public_url = table.optional_text("public_url")
+    locale_dir = _path(table, "locale_dir")
     config = HttpConfig(
         listen=listen,
         host=host,
@@ -189,9 +190,57 @@ def read_http(table: Table) -> HttpConfig:
         if public_url is None
         else table.convert("public_url", public_url, checks.public_url),
         metrics=table.boolean("metrics", True),
+        subscriptions=_subscriptions(table, with_mail),
+        subscribe_per_client_per_hour=table.integer("subscribe_per_client_per_hour", 5, minimum=1),
+        subscribe_per_hour=table.integer("subscribe_per_hour", 60, minimum=1),
+        languages=_page_languages(table, locale_dir),
+        locale_dir=locale_dir,
     )
     table.finish()
     return config
+
+
+def _subscriptions(table: Table, with_mail: bool) -> bool:
+    wanted = table.boolean("subscriptions", False)
+    if wanted and not with_mail:
+        raise table.error(
+            "subscriptions",
+            bilingual(
+                "inschrijven per mail kan alleen met een [mail]-sectie (om de mail te sturen)",
+                "mail subscriptions need a [mail] section to send the mail",
+            ),
+        )
+    return wanted
+
+
+def _page_languages(table: Table, locale_dir: Path | None) -> tuple[str, ...]:
+    """``[http] languages``: Dutch first (the page at /), each with a catalog to read."""
+    if not table.has("languages"):
+        return ("nl", "en")
+    found = _each(table, "languages", checks.language_code)
+    if not found or found[0] != "nl" or len(set(found)) != len(found):
+        raise table.error(
+            "languages",
+            bilingual(
+                'begin met "nl" (de pagina op /) en noem elke taal één keer',
+                'start with "nl" (the page at /) and name each language once',
+            ),
+        )
+    for language in found:
+        if language in ("nl", "en"):
+            continue
+        catalog = None if locale_dir is None else checks.catalog_of(locale_dir, language)
+        if catalog is None or not catalog.is_file():
+            raise table.error(
+                "languages",
+                bilingual(
+                    f"geen vertaling voor {language!r}: zet locale_dir en daarin "
+                    f"{language}/LC_MESSAGES/wijkbode.po",
+                    f"no catalog for {language!r}: set locale_dir holding "
+                    f"{language}/LC_MESSAGES/wijkbode.po",
+                ),
+            )
+    return found
 
 
 def _read_imap(table: Table) -> ImapConfig:

@@ -456,6 +456,11 @@ class Scheduler:
                 if job.moment in _PACKAGE_MOMENTS
                 else ()
             ),
+            subscribers=(
+                tuple(await tx.confirmed_subscriber_ids())
+                if job.channel is ChannelName.MAIL and targets.subscribers
+                else ()
+            ),
         )
         effects = meeting_effects(job, subject, series, context)
         return await self._with_files(tx, job, subject, series, context, effects)

@@ -158,9 +158,13 @@ class MailOut(_JsonPayload):
     references: tuple[str, ...] = ()
     auto_submitted: str | None = "auto-generated"
     attachments: tuple[DocumentRef, ...] = ()
+    # Further header fields (name, value), e.g. List-Unsubscribe for a subscriber's mail.
+    headers: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"headers": [list(h) for h in self.headers]} if self.headers else {}
         return {
+            **extra,
             "to": list(self.to),
             "subject": self.subject,
             "text": self.text,
@@ -184,6 +188,7 @@ class MailOut(_JsonPayload):
             references=tuple(str(r) for r in data.get("references", ())),
             auto_submitted=_optional(data.get("auto_submitted")),
             attachments=_documents(data, "attachments"),
+            headers=tuple((str(n), str(v)) for n, v in data.get("headers", ())),
         )
 
 

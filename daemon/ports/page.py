@@ -17,12 +17,22 @@ from daemon.ports.public import PublicMeeting
 PAGE_PATHS: Final = {"nl": "/", "en": "/en"}
 
 
+def page_path(language: str) -> str:
+    """The page of ``language``: ``/`` for Dutch, else ``/<language>`` (``/en``, ``/ar``)."""
+    return PAGE_PATHS.get(language, f"/{language}")
+
+
 class PublicPages(Protocol):
     """The public page and the 404 page, as HTML."""
 
     @property
     def style_source(self) -> str:
         """The Content-Security-Policy source that allows the pages' one inline style."""
+        ...
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The page's languages, Dutch first (``[http] languages``)."""
         ...
 
     def page(self, meetings: Sequence[PublicMeeting], language: str, now: datetime) -> str: ...

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import DEFAULT_LANGUAGE, Translator
 from daemon.model import Kind
-from daemon.ports.page import PAGE_PATHS
+from daemon.ports.page import page_path
 from daemon.publish.receipts import KIND_NAMES
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class SiteLinks:
         return "webcal://" + self.feed_url.split("://", 1)[1]
 
     def page_url(self, language: str) -> str:
-        return self.base_url + PAGE_PATHS[language]
+        return self.base_url + page_path(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,29 +139,48 @@ def _in_kind_order(deadlines: Sequence[tuple[Kind, datetime]]) -> list[tuple[Kin
     return sorted(deadlines, key=lambda pair: (order.index(pair[0]), pair[1]))
 
 
+@dataclass(frozen=True, slots=True)
+class Languages:
+    """The page's languages (``[http] languages``, Dutch first) and where the catalogs of
+    those beyond nl and en are (``[http] locale_dir``)."""
+
+    codes: tuple[str, ...] = ("nl", "en")
+    catalogs: str | None = None
+
+    def translator(self, language: str, tz: ZoneInfo) -> Translator:
+        return Translator(language, tz, self.catalogs)
+
+
 def render_page(
     meetings: Sequence[PublicMeeting],
     language: str,
     links: SiteLinks,
     now: datetime,
     tz: ZoneInfo,
+    languages: Languages = Languages(),
+    *,
+    subscribe: bool = False,
 ) -> str:
-    """The whole page in ``language`` ("nl" or "en")."""
-    t = Translator(language, tz)
+    """The whole page in ``language`` (one of ``languages``); ``subscribe``: with the form
+    to get the announcements by mail."""
+    t = languages.translator(language, tz)
     return _render(
         "page.html",
         t,
-        links,
+        languages,
         meetings=meeting_cards(meetings, t, now),
         feed_url=links.feed_url,
         webcal_url=links.webcal_url,
         qr=_qr_svg(links.feed_url),
+        subscribe=subscribe,
     )
 
 
-def render_not_found(language: str, links: SiteLinks, tz: ZoneInfo) -> str:
+def render_not_found(
+    language: str, links: SiteLinks, tz: ZoneInfo, languages: Languages = Languages()
+) -> str:
     """The 404 page, in the same style as the page."""
-    return _render("not_found.html", Translator(language, tz), links)
+    return _render("not_found.html", languages.translator(language, tz), languages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,35 +189,86 @@ class PageComposer:
 
     links: SiteLinks
     tz: ZoneInfo
+    languages: Languages = Languages()
+    subscribe: bool = False  # the form to get the announcements by mail
 
     @property
     def style_source(self) -> str:
         return STYLE_CSP_SOURCE
 
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return self.languages.codes
+
     def page(self, meetings: Sequence[PublicMeeting], language: str, now: datetime) -> str:
-        return render_page(meetings, language, self.links, now, self.tz)
+        return render_page(
+            meetings, language, self.links, now, self.tz, self.languages, subscribe=self.subscribe
+        )
 
     def not_found(self, language: str) -> str:
-        return render_not_found(language, self.links, self.tz)
+        return render_not_found(language, self.links, self.tz, self.languages)
+
+    def message(
+        self,
+        language: str,
+        title: str,
+        paragraphs: Sequence[str],
+        *,
+        action: str | None = None,
+        button: str | None = None,
+    ) -> str:
+        """A short page in the page's style: a heading, a few paragraphs, and optionally
+        one button that posts to ``action`` (the subscription pages)."""
+        t = self.languages.translator(language, self.tz)
+        return _render(
+            "message.html",
+            t,
+            self.languages,
+            title=title,
+            paragraphs=tuple(paragraphs),
+            action=action,
+            button=button,
+        )
 
 
-def language_of_path(path: str) -> str:
+def language_of_path(path: str, languages: Sequence[str] = ("nl", "en")) -> str:
     """The page language a request path asks for: ``/en`` and below English, else Dutch."""
-    return "en" if path == "/en" or path.startswith("/en/") else DEFAULT_LANGUAGE
+    for language in languages:
+        prefix = page_path(language)
+        if language != DEFAULT_LANGUAGE and (path == prefix or path.startswith(prefix + "/")):
+            return language
+    return DEFAULT_LANGUAGE
 
 
-def _render(template: str, t: Translator, links: SiteLinks, **values: Any) -> str:
+def language_name(language: str) -> str:
+    """A language's name in that language ("Nederlands", "English", "العربية")."""
+    if language in _LANGUAGE_NAMES:
+        return _LANGUAGE_NAMES[language]
+    from babel import Locale
+
+    try:
+        return str(Locale.parse(language).get_display_name(language) or language)
+    except (ValueError, LookupError):
+        return language
+
+
+def _render(template: str, t: Translator, languages: Languages, **values: Any) -> str:
     from markupsafe import Markup
 
-    other = "en" if t.language == "nl" else "nl"
+    others = [
+        {"lang": code, "href": page_path(code), "name": language_name(code)}
+        for code in languages.codes
+        if code != t.language
+    ]
     return (
         _environment()
         .get_template(template)
         .render(
             _=t,
             lang=t.language,
-            home=PAGE_PATHS[t.language],
-            other={"lang": other, "href": PAGE_PATHS[other], "name": _LANGUAGE_NAMES[other]},
+            dir=t.direction,
+            home=page_path(t.language),
+            others=others,
             style=Markup(STYLE),  # noqa: S704 (our own stylesheet, shipped with the code)
             **values,
         )

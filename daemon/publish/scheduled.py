@@ -45,6 +45,7 @@ from daemon.ports.outbox import (
     message_id_for,
 )
 from daemon.ports.public import FEED_NAME
+from daemon.publish.subscriptions import SUBSCRIBERS, with_subscribers
 from daemon.rules.catchup import (
     CANCELLED_NOTICE,
     DEADLINE_REMINDER_PREFIX,
@@ -86,6 +87,7 @@ class Targets:
     feed: str | None = None  # the public feed's name, when ``[http]`` serves it
     mail_domain: str = _NO_DOMAIN  # for Message-IDs and calendar UIDs
     core_address: str | None = None  # the core group's own mail ([mail] core_address): the folder
+    subscribers: bool = False  # residents subscribe by mail on the page ([http] subscriptions)
 
     @classmethod
     def from_config(cls, config: Config) -> Targets:
@@ -100,6 +102,7 @@ class Targets:
             feed=None if config.http is None else FEED_NAME,
             mail_domain=_NO_DOMAIN if mail is None else mail.address.rpartition("@")[2],
             core_address=None if mail is None else mail.core_address,
+            subscribers=mail is not None and config.http is not None and config.http.subscriptions,
         )
 
 
@@ -117,6 +120,9 @@ class FireContext:
     carried: tuple[str, ...] = ()
     sequence: int = 0
     agenda: tuple[Item, ...] = field(default=())
+    # The confirmed subscribers' ids (read in the firing's transaction): each gets the
+    # residents' mail as its own row (daemon/publish/subscriptions.py).
+    subscribers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,8 @@ def meeting_destinations(
             rooms += targets.announce_rooms
         if targets.residents_address and may_show(seen, Surface.RESIDENTS_MAIL):
             mail.append(targets.residents_address)
+        if targets.subscribers and may_show(seen, Surface.RESIDENTS_MAIL):
+            mail.append(SUBSCRIBERS)
         if moment == ANNOUNCE and targets.calendar and may_show(seen, Surface.PUBLIC_CALENDAR):
             calendars.append(targets.calendar)
         if moment == ANNOUNCE and targets.feed and may_show(seen, Surface.PUBLIC_FEED):
@@ -206,6 +214,7 @@ def meeting_effects(
     else:
         wanted = meeting_destinations(job.moment, series, context.targets)
         destinations = wanted.get(job.channel, ())
+    destinations = with_subscribers(destinations, context.subscribers, job.moment in NOTICES)
     message = meeting_message(job, meeting, context.agenda, context.tz)
     return [_effect(job, d, message, context, meeting) for d in destinations]
 

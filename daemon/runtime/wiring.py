@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from connectors.matrix.setup import MatrixParts
     from daemon.ports.public import PublicMeeting
     from daemon.publish.public_timer import PublicTimer
+    from daemon.publish.subscription_desk import Desk
+    from daemon.publish.subscriptions import SubscriptionLinks
 
 # The public feed's calendar name when no CalDAV calendar name is configured.
 DEFAULT_FEED_NAME = "Wijkagenda"
@@ -66,6 +68,8 @@ async def build_components(
     # sessions); the others deliver one row at a time.
     parallel = {c.name: int(getattr(c, "parallel", 1)) for c in channels}
     outbox = Outbox(store, clock, channels, health=health, parallel=parallel)
+    if public is not None and public.desk is not None:
+        public.desk.on_enqueued = outbox.wake  # a confirmation mail to send
     scheduler = Scheduler(store, clock, EngineSettings.from_config(config), on_enqueued=outbox.wake)
     feed = _room_feed(config, store, clock, outbox)
     components = Components()
@@ -126,6 +130,11 @@ def _smtp_channel(config: Config, store: Store, resources: AsyncExitStack) -> Ch
     assert config.mail is not None
     channel = SmtpChannel(config.mail, store.documents)
     resources.push_async_callback(channel.close)
+    if config.http is not None and config.http.subscriptions:
+        from daemon.engine.subscriber_mail import SubscriberMail
+
+        # A residents' subscriber's mail is addressed when it goes out (never stored).
+        return SubscriberMail(channel, store, _subscription_links(config))
     return channel
 
 
@@ -314,6 +323,7 @@ class PublicSite:
     channel: Channel
     timer: PublicTimer
     caches: list[Callable[[], None]] = field(default_factory=list)
+    desk: Desk | None = None  # the residents' mail subscriptions, with [http] subscriptions
 
     def invalidate(self) -> None:
         self.feed.invalidate()
@@ -368,6 +378,13 @@ async def _public_site(
     # /stukken/<token>: a package document by its link (only with a stored, unexpired token).
     downloads = DownloadService(store, clock.now)
     routes: list[RouteTable] = [feed.routes(), page.routes(), status.routes(), downloads.routes()]
+    desk = _subscription_desk(config, store, clock, page.pages) if http.subscriptions else None
+    if desk is not None:
+        from connectors.http.ratelimit import RateLimit
+        from connectors.http.subscribe import SubscribeService
+
+        limit = RateLimit(http.subscribe_per_client_per_hour, http.subscribe_per_hour)
+        routes.append(SubscribeService(desk, limit, page.csp).routes())
     service = HttpService(http.host, http.port, routes, not_found_page=page.not_found)
     try:
         await service.start()
@@ -385,8 +402,28 @@ async def _public_site(
         FeedChannel(store, invalidate),
         timer,
         caches=[page.invalidate, status.invalidate],
+        desk=desk,
     )
     return site
+
+
+def _subscription_links(config: Config) -> SubscriptionLinks:
+    from daemon.publish.subscriptions import SubscriptionLinks
+
+    assert config.http is not None
+    http = config.http
+    return SubscriptionLinks((http.public_url or f"http://{http.listen}").rstrip("/"))
+
+
+def _subscription_desk(config: Config, store: Store, clock: Clock, pages: object) -> Desk:
+    """Sign-up, confirmation and unsubscribing behind the page's form (needs [mail])."""
+    from daemon.publish.public_page import PageComposer
+    from daemon.publish.subscription_desk import Desk
+
+    assert config.mail is not None
+    assert isinstance(pages, PageComposer)
+    domain = config.mail.address.rpartition("@")[2]
+    return Desk(store, clock.now, pages, _subscription_links(config), domain)
 
 
 def _page_and_status(
@@ -401,7 +438,7 @@ def _page_and_status(
     from connectors.http.page import PageService
     from connectors.http.status import StatusService
     from daemon.publish.metrics import metrics_text
-    from daemon.publish.public_page import PageComposer, SiteLinks
+    from daemon.publish.public_page import Languages, PageComposer, SiteLinks
     from daemon.publish.public_view import public_view
     from daemon.rules.visibility import Surface
     from daemon.store.metrics import store_figures
@@ -421,7 +458,11 @@ def _page_and_status(
         return metrics_text(figures, counters, health.report(), clock.now())
 
     base_url = http.public_url or f"http://{http.listen}"
-    page = PageService(meetings, PageComposer(SiteLinks(base_url), config.timezone), clock.now)
+    languages = Languages(http.languages, None if http.locale_dir is None else str(http.locale_dir))
+    composer = PageComposer(
+        SiteLinks(base_url.rstrip("/")), config.timezone, languages, http.subscriptions
+    )
+    page = PageService(meetings, composer, clock.now)
     status = StatusService(store, health, metrics if http.metrics else None)
     return page, status
 

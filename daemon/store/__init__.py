@@ -171,6 +171,13 @@ class Store:
             finally:
                 await self._conn.execute("ROLLBACK")
 
+    async def truncate_wal(self) -> None:
+        """Copy the WAL into the database and cut it to nothing, so rows deleted before
+        (with ``secure_delete``) leave no older copy of their pages in the ``-wal`` file.
+        Best effort: a reader holding an old snapshot keeps the WAL until the next call."""
+        async with self._write_lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def has_state(state_dir: Path) -> bool:
     """Whether ``state_dir`` holds a Wijkbode database (a daemon or ``file`` made one).
@@ -252,6 +259,9 @@ async def _configure(conn: aiosqlite.Connection) -> None:
         raise StoreError("the state database could not be put in WAL mode")
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA synchronous=FULL")
+    # Deleted rows are overwritten, not only unlinked: an unsubscribed address is gone
+    # from the file's bytes (with ``truncate_wal``), not left in a free page.
+    await conn.execute("PRAGMA secure_delete=ON")
     await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 

@@ -112,5 +112,6 @@ def open_direct(path: Path) -> DirectConnection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA secure_delete=ON")  # as the main connection (see the store)
     conn.execute("PRAGMA busy_timeout=0")
     return DirectConnection(conn)

@@ -13,6 +13,7 @@ from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
 from daemon.store.planning import PlanningQueries
 from daemon.store.public import PublicQueries
+from daemon.store.subscribers import SubscriberQueries
 
 
 class Tx(
@@ -24,5 +25,6 @@ class Tx(
     PublicQueries,
     PlanningQueries,
     DownloadQueries,
+    SubscriberQueries,
 ):
     """All typed queries, bound to the connection of one open transaction."""

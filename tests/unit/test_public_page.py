@@ -99,7 +99,7 @@ def visible(html: str) -> str:
 def test_the_dutch_page_shows_date_time_place_agenda_and_how_to_send_in() -> None:
     html = page([meeting()])
     text = visible(html)
-    assert '<html lang="nl">' in html
+    assert '<html lang="nl" dir="ltr">' in html
     assert "Bewonersbijeenkomst: dinsdag 6 april 2027" in text
     assert "Tijd 19:30–21:30" in text
     assert "Plaats Buurthuis De Linde" in text
@@ -113,7 +113,7 @@ def test_the_dutch_page_shows_date_time_place_agenda_and_how_to_send_in() -> Non
 def test_the_english_page_says_the_same_in_english_and_links_back() -> None:
     html = page([meeting()], "en")
     text = visible(html)
-    assert '<html lang="en">' in html
+    assert '<html lang="en" dir="ltr">' in html
     assert "Bewonersbijeenkomst: Tuesday 6 April 2027" in text
     assert "The meeting papers go out on Tuesday 30 March 2027, 19:30" in text
     links = [a for tag, a in parsed(html).elements if tag == "a"]
@@ -239,6 +239,6 @@ def test_every_text_of_the_templates_has_a_dutch_translation() -> None:
 
 def test_the_composer_is_what_the_http_connector_asks_for() -> None:
     pages: PublicPages = PageComposer(LINKS, AMS)
-    assert '<html lang="en">' in pages.page([meeting()], "en", NOW)
+    assert '<html lang="en" dir="ltr">' in pages.page([meeting()], "en", NOW)
     assert "Pagina niet gevonden" in pages.not_found("nl")
     assert pages.style_source == STYLE_CSP_SOURCE
