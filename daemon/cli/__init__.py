@@ -19,6 +19,7 @@ from daemon.cli import (
     commands_config,
     commands_engine,
     commands_folder,
+    commands_init,
     commands_items,
     commands_mail,
     commands_plan,
@@ -32,6 +33,7 @@ EXIT_USAGE = 2
 
 _COMMAND_MODULES = (
     commands_config,
+    commands_init,
     commands_plan,
     commands_items,
     commands_run,

@@ -15,7 +15,7 @@ EXAMPLE = ROOT / "config" / "wijkbode.example.toml"
 
 
 def wijkbode(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed console script (or ``python -m daemon`` where it is not on PATH)."""
     script = shutil.which("wijkbode", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -29,6 +29,7 @@ def wijkbode(
         text=True,
         env={**clean, **(env or {})},
         cwd=cwd,
+        input=stdin,  # what a person would type; empty: an immediate end of input
         timeout=120,
         check=False,
     )
