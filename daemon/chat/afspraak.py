@@ -1,7 +1,10 @@
 """``Afspraak: <what> @owner voor <date>``: the owner, the due date and what remains.
 
 Pure. The owner is the first mention: a pill of the formatted body (Element
-shows the display name in the plain body), a Matrix id, or ``@name``. The due
+shows the display name in the plain body), a Matrix id, or ``@name``. A typed
+``@name`` is matched against the core room's display names when they are known
+(``members``; "@Bob" finds "Bob (WA)", "@Bob van Dijk" the whole name); a name
+that fits several members, or none, is left as a question. The due
 date ends the message: it is the rest of the message after one of
 "voor/tot/uiterlijk/op/by/before/until", after ``binnen/within N weken``, or
 after the owner, read WHOLE by :mod:`daemon.chat.dates` (so "eind januari" is
@@ -20,6 +23,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 from daemon.chat.dates import DueProblem, NextMeeting, read_due
+from daemon.rules.names import Ambiguous, Match, Names, Unknown
 
 MAX_AGREEMENT_CHARS = 300
 
@@ -38,6 +42,8 @@ class RecordAgreement:
     unclear_due: str | None = None
     problem: DueProblem | None = None
     next_meeting: NextMeeting | None = None
+    # A typed @name that fits several members or none (then ``owner`` is None).
+    owner_problem: Ambiguous | Unknown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +70,49 @@ def parse_agreement(
     received_at: datetime,
     mentions: Sequence[Mention] = (),
     known_series: Collection[str] = (),
+    members: Names | None = None,
 ) -> RecordAgreement:
     """``<what> @owner voor <date>``, in any order of owner and date."""
     text = " ".join(rest.split())
     owner, text, after_owner = _owner(text, mentions)
+    problem: Ambiguous | Unknown | None = None
+    if owner is None and members:
+        owner, problem, text, after_owner = _typed_owner(text, members)
+    elif owner is None:
+        owner, text, after_owner = _at_name(text)
     due, text, unclear = _due(text, after_owner, received_at, known_series)
     what = _DANGLING.sub("", text).strip(_SEPARATORS)
     if len(what) > MAX_AGREEMENT_CHARS:
         what = what[: MAX_AGREEMENT_CHARS - 1].rstrip() + "…"
     if isinstance(due, NextMeeting):
-        return RecordAgreement(what, owner, None, unclear, next_meeting=due)
+        return RecordAgreement(what, owner, None, unclear, next_meeting=due, owner_problem=problem)
     if isinstance(due, DueProblem):
-        return RecordAgreement(what, owner, None, unclear, due)
-    return RecordAgreement(what, owner, due, unclear)
+        return RecordAgreement(what, owner, None, unclear, due, owner_problem=problem)
+    return RecordAgreement(what, owner, due, unclear, owner_problem=problem)
+
+
+_TYPED_AT = re.compile(r"(?<![\w@])@(?=\S)")
+
+
+def _typed_owner(
+    text: str, members: Names
+) -> tuple[str | None, Ambiguous | Unknown | None, str, int | None]:
+    """The member a typed ``@name`` names: (user id or None, why not, the text without
+    the name, where the text after it starts)."""
+    for at in _TYPED_AT.finditer(text):
+        found = members.match(text[at.end() :])
+        if isinstance(found, Match):
+            return (found.user_id, None, *_cut_at(text, at.start(), at.end() + found.length))
+        if found is not None:
+            end = at.end() + len(found.typed)
+            return (None, found, *_cut_at(text, at.start(), end))
+    return None, None, text, None
 
 
 def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str, int | None]:
-    """The first mention (a pill, a Matrix id, or ``@name``), the text without it, and
-    where the text after it starts (``None``: no owner, or nothing after it)."""
+    """The first mention (a pill or a Matrix id), the text without it, and where the
+    text after it starts (``None``: no owner, or nothing after it); a typed ``@name``
+    too when no members are known to match it against."""
     for mention in mentions:
         for shown in (f"@{mention.text}", mention.text):
             at = text.find(shown) if shown.strip() else -1
@@ -90,6 +121,11 @@ def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str, int
     mxid = _MXID.search(text)
     if mxid is not None:
         return (mxid[0], *_cut_at(text, mxid.start(), mxid.end()))
+    return None, text, None
+
+
+def _at_name(text: str) -> tuple[str | None, str, int | None]:
+    """A typed ``@name`` taken as it is (no member names known to match it against)."""
     name = _AT_NAME.search(text)
     if name is not None:
         return (name["name"].rstrip(".-"), *_cut_at(text, name.start(), name.end()))

@@ -18,6 +18,7 @@ from daemon.chat.afspraak import RecordAgreement
 from daemon.chat.dates import DueProblem
 from daemon.i18n import Translator, mark
 from daemon.model import Kind
+from daemon.rules.names import Ambiguous
 from daemon.safe_text import untrusted, untrusted_html
 
 ENGLISH_RULE = "— English —"
@@ -217,6 +218,37 @@ def filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
     return bilingual_reply(render, tz)
 
 
+SHORT_FILED = mark("filed {number} as {kind}: “{title}”, for {meeting}.")
+SHORT_NOT_PLANNED = mark("the next meeting (not planned yet)")
+SHORT_LATE = mark("Too late for the meeting of {when}.")
+
+
+def short_filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
+    """The confirmation in a room relayed to WhatsApp: one line per language that reads
+    well after the relay's "*Wijkbode*:" prefix, since the ✅ never arrives there."""
+
+    def render(_: Say) -> list[str]:
+        if facts.meeting_title is None or facts.meeting_start is None:
+            meeting = _.first.gettext(SHORT_NOT_PLANNED)  # a field: escaped once, below
+        else:
+            meeting = f"{facts.meeting_title}, {_.when(facts.meeting_start)}"
+        line = _(
+            SHORT_FILED,
+            number=item_label(facts.item_id),
+            kind=_.kind(facts.kind),
+            title=Untrusted(facts.title, 120),
+            meeting=meeting,
+        )
+        if facts.late and facts.intended_start is not None:
+            line += " " + _(SHORT_LATE, when=_.when(facts.intended_start))
+        return [line]
+
+    nl, en = Translator("nl", tz), Translator("en", tz)
+    plain = [render(Say([t], html=False))[0] for t in (nl, en)]
+    marked = [render(Say([t], html=True))[0] for t in (nl, en)]
+    return Reply("\n".join(plain), "<br/>".join(marked))
+
+
 def _meeting_line(_: Say, facts: FiledFacts) -> str:
     if facts.meeting_title is None or facts.meeting_start is None:
         return _("Meeting: not planned yet")
@@ -312,7 +344,15 @@ def agreement_question(
         lines: list[str] = []
         if not request.what:
             lines.append(_("What is the agreement? Write it after “Agreement:”."))
-        if request.owner is None:
+        typed = request.owner_problem
+        if isinstance(typed, Ambiguous):
+            lines.append(
+                _(AMBIGUOUS_OWNER, typed=Untrusted(typed.typed, 60),
+                  names=Untrusted(", ".join(typed.names), 300))
+            )  # fmt: skip
+        elif typed is not None:
+            lines.append(_(UNKNOWN_OWNER, typed=Untrusted(typed.typed, 60)))
+        elif request.owner is None:
             lines.append(_("Who will do it? Name the owner with @name."))
         if no_meeting:
             lines.append(_("No next meeting is planned, so “{phrase}” is no date yet.",
@@ -326,6 +366,15 @@ def agreement_question(
 
     return bilingual_reply(render, tz)
 
+
+AMBIGUOUS_OWNER = mark(
+    "“@{typed}” fits more than one member: {names}. Who do you mean? Pick the person"
+    " from the @ suggestions or write the whole name."
+)
+UNKNOWN_OWNER = mark(
+    "“@{typed}” is nobody in this room that I know. Who do you mean? Pick the person"
+    " from the @ suggestions."
+)
 
 _DUE_PROBLEMS = {
     DueProblem.UNREADABLE: mark("I could not read “{phrase}” as a date."),
