@@ -9,6 +9,7 @@ Who may ask is decided before (:mod:`daemon.chat.intake`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,8 @@ from daemon.rules.visibility import (
 )
 from daemon.safe_text import is_blank, untrusted
 from daemon.store import Tx
+
+log = logging.getLogger("wijkbode.chat")
 
 CONFIRMED = "✅"
 
@@ -203,6 +206,12 @@ async def file_from_chat(
     filed = await file_submission(tx, submission, settings.filing)
     item_id = filed.item.id
     await tx.record_chat_item(target.event_id, origin.room_id, item_id)
+    # One line per event, by ids: the sender's Matrix id and name stay out of the log.
+    log.info(
+        "chat event %s in %s filed as item %s (%s, meeting %s, %s%s)",
+        target.event_id, origin.room_id, item_id, filed.item.kind.value, filed.item.meeting,
+        filed.item.status.value, ", late" if filed.item.late else "",
+    )  # fmt: skip
     await _post_to_core_room(tx, filed, settings, now)
     credited = submitter if submitter and submitter != origin.sender else None
     reply = filed_reply(_facts(filed, request.direct, credited, settings.filing), settings.tz)
