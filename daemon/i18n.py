@@ -70,12 +70,23 @@ def _babel_locale(language: str) -> str:
 
 def text_direction(language: str) -> str:
     """``"rtl"`` for a language written right to left (Arabic, Hebrew, ...), else ``"ltr"``."""
-    from babel import Locale
+    from babel import Locale, UnknownLocaleError
 
     try:
         return str(Locale.parse(_babel_locale(language)).text_direction)
-    except (ValueError, LookupError):  # a code CLDR does not know: the common case
+    except (UnknownLocaleError, ValueError):  # a code CLDR does not know: the common case
         return "ltr"
+
+
+def known_language(language: str) -> bool:
+    """Whether CLDR (Babel) knows ``language``: dates and direction need it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 class Translator:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from daemon.config.reader import bilingual
+from daemon.i18n import known_language
 from daemon.model import Offset
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -52,9 +53,12 @@ def language(code: str) -> str:
 
 def language_code(code: str) -> str:
     """A page language: a BCP 47-like code Babel knows (``nl``, ``en``, ``ar``, ``pt_BR``)."""
-    if not _LANGUAGE_CODE.match(code):
+    if not _LANGUAGE_CODE.match(code) or not known_language(code):
         raise ValueError(
-            bilingual(f"{code!r} is geen taalcode zoals 'ar' of 'pt_BR'", "not a language code")
+            bilingual(
+                f"{code!r} is geen bekende taalcode zoals 'ar' of 'pt_BR'",
+                "not a language code CLDR knows",
+            )
         )
     return code
 

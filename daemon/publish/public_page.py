@@ -244,11 +244,11 @@ def language_name(language: str) -> str:
     """A language's name in that language ("Nederlands", "English", "العربية")."""
     if language in _LANGUAGE_NAMES:
         return _LANGUAGE_NAMES[language]
-    from babel import Locale
+    from babel import Locale, UnknownLocaleError
 
     try:
         return str(Locale.parse(language).get_display_name(language) or language)
-    except (ValueError, LookupError):
+    except (UnknownLocaleError, ValueError):
         return language
 
 

@@ -213,8 +213,10 @@ async def seed(config_path: Path) -> None:
 
 
 @contextmanager
-def public_site(directory: Path) -> Iterator[PublicSite]:
-    """The seeded daemon, running until the block ends (then SIGTERM, and it must stop)."""
+def public_site(directory: Path, extra_http: str = "") -> Iterator[PublicSite]:
+    """The seeded daemon, running until the block ends (then SIGTERM, and it must stop).
+
+    ``extra_http``: more ``[http]`` lines (e.g. ``languages``, ``subscriptions``)."""
     port = free_port()
     state_dir = directory / "state"
     config_path = directory / "wijkbode.toml"
@@ -229,7 +231,8 @@ def public_site(directory: Path) -> Iterator[PublicSite]:
             address=OUR_ADDRESS,
             closed=free_port(),
             secret=secret,
-        ),
+        )
+        + extra_http,
         encoding="utf-8",
     )
     asyncio.run(seed(config_path))

@@ -1,0 +1,115 @@
+"""More page languages from gettext catalogs (``[http] languages``, ``locale_dir``): the
+config's checks, a catalog read from the deployment's directory, the text direction,
+and the page's dir, paths and language links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from daemon.config import parse_config
+from daemon.errors import ConfigError
+from daemon.i18n import Translator, text_direction
+from daemon.publish.public_page import Languages, PageComposer, SiteLinks, language_of_path
+
+AMS = ZoneInfo("Europe/Amsterdam")
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+BASE = """\
+timezone = "Europe/Amsterdam"
+
+[series.wijkalliantie]
+title = "Wijkalliantie"
+
+[series.wijkalliantie.plan]
+dates = [2027-04-06T19:30:00]
+
+[http]
+"""
+MAIL = """
+[mail]
+address = "wijkbode@wijk.test"
+[mail.imap]
+host = "imap.wijk.test"
+username = "wijkbode"
+password_env = "WIJKBODE_IMAP_PASSWORD"
+[mail.smtp]
+host = "smtp.wijk.test"
+"""
+PO = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+
+
+def _catalog(directory: Path, language: str, pairs: dict[str, str]) -> Path:
+    target = directory / language / "LC_MESSAGES" / "wijkbode.po"
+    target.parent.mkdir(parents=True)
+    body = "".join(f'msgid "{k}"\nmsgstr "{v}"\n\n' for k, v in pairs.items())
+    target.write_text(PO + body, encoding="utf-8")
+    return directory
+
+
+def _error(text: str, directory: Path) -> str:
+    path = directory / "wijkbode.toml"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, path)
+    return str(caught.value)
+
+
+def test_nl_and_en_are_the_default_and_a_third_needs_its_catalog(tmp_path: Path) -> None:
+    config = parse_config(BASE, tmp_path / "wijkbode.toml")
+    assert config.http is not None
+    assert (config.http.languages, config.http.subscriptions) == (("nl", "en"), False)
+    missing = _error(BASE + 'languages = ["nl", "en", "ar"]\n', tmp_path)
+    assert "geen vertaling voor 'ar'" in missing
+    assert "no catalog for 'ar'" in missing
+    _catalog(tmp_path / "locale", "ar", {"Date": "التاريخ"})
+    config = parse_config(
+        BASE + 'languages = ["nl", "en", "ar"]\nlocale_dir = "locale"\n', tmp_path / "w.toml"
+    )
+    assert config.http is not None
+    assert config.http.languages == ("nl", "en", "ar")
+    assert config.http.locale_dir == tmp_path / "locale"
+
+
+def test_dutch_comes_first_and_no_language_twice(tmp_path: Path) -> None:
+    for wrong in ('["en", "nl"]', '["nl", "en", "nl"]', "[]", '["nl", "EN"]', '["nl", "zz"]'):
+        said = _error(BASE + f"languages = {wrong}\n", tmp_path)
+        assert "http.languages" in said, said
+
+
+def test_subscriptions_need_mail_to_send_with(tmp_path: Path) -> None:
+    said = _error(BASE + "subscriptions = true\n", tmp_path)
+    assert "subscriptions" in said
+    assert "need a [mail] section" in said
+    config = parse_config(BASE + "subscriptions = true\n" + MAIL, tmp_path / "w.toml")
+    assert config.http is not None
+    assert config.http.subscriptions
+
+
+def test_a_catalog_from_the_deployments_directory_translates_and_falls_back(
+    tmp_path: Path,
+) -> None:
+    catalogs = str(_catalog(tmp_path, "ar", {"Date": "التاريخ"}))
+    arabic = Translator("ar", AMS, catalogs)
+    assert arabic("Date") == "التاريخ"
+    assert arabic("Time") == "Time"  # not in the catalog: English
+    assert arabic.direction == "rtl"
+    assert Translator("nl", AMS, catalogs).direction == "ltr"
+    assert (text_direction("he"), text_direction("en"), text_direction("zz")) == (
+        "rtl", "ltr", "ltr",
+    )  # fmt: skip
+
+
+def test_the_page_in_a_third_language_is_at_its_own_path_right_to_left(tmp_path: Path) -> None:
+    languages = Languages(("nl", "en", "ar"), str(_catalog(tmp_path, "ar", {"Date": "التاريخ"})))
+    pages = PageComposer(SiteLinks("https://wijk.example.org"), AMS, languages)
+    html = pages.page([], "ar", NOW)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert '<a href="/" lang="nl" hreflang="nl">Nederlands</a>' in html
+    assert '<a href="/en" lang="en" hreflang="en">English</a>' in html
+    dutch = pages.page([], "nl", NOW)
+    assert '<html lang="nl" dir="ltr">' in dutch
+    assert 'href="/ar" lang="ar" hreflang="ar">العربية</a>' in dutch
+    assert language_of_path("/ar/x", languages.codes) == "ar"
+    assert language_of_path("/arx", languages.codes) == "nl"
