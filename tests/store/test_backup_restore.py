@@ -153,3 +153,34 @@ async def test_export_holds_items_with_documents_and_history_and_no_subscribers(
     assert [m["id"] for m in exported["meetings"]] == [APRIL.id]
     assert [a["what"] for a in exported["agreements"]] == ["Bankjes schilderen"]
     assert set(exported["decisions"]) == set(DECISION_TABLES) & present
+
+
+async def test_the_matrix_device_comes_along_and_its_database_is_copied_consistently(
+    tmp_path: Path,
+) -> None:
+    """matrix/ holds the bot's device keys: a new device could not read old encrypted
+    messages. Its SQLite store is copied through the backup API like ours."""
+    await filled_state(tmp_path / "state")
+    matrix = tmp_path / "state" / "matrix"
+    (matrix / "store").mkdir(parents=True)
+    (matrix / "credentials.json").write_text('{"device_id": "WIJKBODE1"}', encoding="utf-8")
+    crypto = sqlite3.connect(matrix / "store" / "bot.db")
+    with crypto:
+        crypto.execute("PRAGMA journal_mode=WAL")
+        crypto.execute("CREATE TABLE keys (k TEXT)")
+        crypto.execute("INSERT INTO keys VALUES ('sleutel')")
+    backup_state(tmp_path / "state", tmp_path / "backup")  # while that connection is open
+    crypto.close()
+
+    restore_state(tmp_path / "backup", tmp_path / "restored")
+
+    restored = tmp_path / "restored" / "matrix"
+    assert (restored / "credentials.json").read_text(encoding="utf-8") == (
+        '{"device_id": "WIJKBODE1"}'
+    )
+    copy = sqlite3.connect(restored / "store" / "bot.db")
+    try:
+        assert copy.execute("SELECT k FROM keys").fetchall() == [("sleutel",)]
+    finally:
+        copy.close()
+    assert not (restored / "store" / "bot.db-wal").exists()
