@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 
+from connectors.matrix.polls import poll_event
 from daemon.errors import PermanentError, TransientError
 from daemon.model import DocumentHash
 from daemon.ports.chat import ChatClient, OutgoingChat
-from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, Effect
+from daemon.ports.outbox import ChannelName, ChatPoll, ChatPost, ChatReaction, Effect
 from daemon.store.documents import DocumentStore
 
 READY_WAIT_S = 30.0
@@ -51,6 +52,11 @@ class MatrixChannel:
             return await self._post(room, payload, effect.key, resend)
         if isinstance(payload, ChatReaction):
             return await self._client.react(room, payload.event_id, payload.key, effect.key)
+        if isinstance(payload, ChatPoll):
+            event_type, content = poll_event(payload, effect.key)
+            return await self._client.send_event(
+                room, event_type, content, effect.key, resend=resend
+            )
         raise PermanentError(f"Matrix cannot deliver a {type(payload).__name__}")
 
     async def _post(self, room: str, post: ChatPost, key: str, resend: bool) -> str:

@@ -12,7 +12,7 @@ Typical use::
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import nio
@@ -137,6 +137,22 @@ class MatrixChatClient:
         return await sender.send_event(
             room_id, "m.room.message", notice_content(message, txn_id), txn_id
         )
+
+    async def send_event(
+        self,
+        room_id: str,
+        event_type: str,
+        content: Mapping[str, Any],
+        txn_id: str,
+        *,
+        resend: bool = False,
+    ) -> str:
+        sender = self._require_sender()
+        if resend:
+            earlier = await sender.find_sent(room_id, txn_id)
+            if earlier is not None:
+                return earlier
+        return await sender.send_event(room_id, event_type, dict(content), txn_id)
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         return await self._require_sender().send_event(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.matrix.polls import RESPONSE_TYPES, poll_response
 from daemon.ports.chat import ChatAttachment, ChatEvent, ChatMessage, ChatReaction
 
 FILE_MSGTYPES = frozenset({"m.file", "m.image", "m.audio", "m.video"})
@@ -28,6 +29,8 @@ def to_chat_event(source: dict[str, Any], room_id: str, encrypted: bool) -> Chat
         return _message(source, content, room_id, encrypted)
     if kind == "m.reaction":
         return _reaction(source, content, room_id)
+    if kind in RESPONSE_TYPES:
+        return poll_response(source, content, room_id)
     return None
 
 

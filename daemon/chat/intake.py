@@ -24,7 +24,7 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,14 @@ from daemon.chat.actions import (
     send_reply,
 )
 from daemon.chat.afspraak import RecordAgreement, pills
+from daemon.chat.chat_decisions import (
+    DecisionSettings,
+    run_decision_command,
+    starts_poll,
+    take_poll_response,
+)
 from daemon.chat.commands import run_command
+from daemon.chat.decision_requests import DecisionRequest
 from daemon.chat.parsing import (
     BadCommand,
     BadFiling,
@@ -78,6 +85,7 @@ from daemon.ports.chat import (
     ChatEvent,
     ChatInvite,
     ChatMessage,
+    ChatPollResponse,
     ChatReaction,
     ChatUndecryptable,
 )
@@ -105,6 +113,8 @@ class ChatIntakeSettings:
     min_power_level: int = 0
     # A demo clock runs elsewhere in time than the homeserver: file at the clock's time.
     received_at_from_clock: bool = False
+    # Partners and weights for the decision commands (issue 12).
+    decisions: DecisionSettings = field(default_factory=DecisionSettings)
 
     @classmethod
     def from_config(cls, config: Config) -> ChatIntakeSettings:
@@ -224,8 +234,16 @@ class ChatIntake:
             await self._message(event)
         elif isinstance(event, ChatReaction):
             await self._reaction(event)
+        elif isinstance(event, ChatPollResponse):
+            await self._poll_response(event)
         else:
             await self._undecryptable(event)
+
+    async def _poll_response(self, event: ChatPollResponse) -> None:
+        """A vote on one of our polls, recorded with the event's handled mark."""
+        async with self._handling(event.event_id, event.room_id) as tx:
+            received = self._received(event.origin_server_ts)
+            await take_poll_response(tx, event, self._clock.now(), received)
 
     @asynccontextmanager
     async def _handling(self, event_id: str, room_id: str) -> AsyncIterator[Tx]:
@@ -350,6 +368,17 @@ class ChatIntake:
             await self._reply_only(
                 origin, unknown_command_reply(request.word, request.suggestion, tz)
             )
+        elif isinstance(request, DecisionRequest):
+            # A poll counts the core room's members when it starts (network: before the tx).
+            members: frozenset[str] = frozenset()
+            if starts_poll(request) and self.rooms.core is not None:
+                members = await self._client.members(self.rooms.core)
+                members -= {self._client.user_id}
+            async with self._handling(origin.event_id, origin.room_id) as tx:
+                reply = await run_decision_command(
+                    tx, request, origin, self._settings.chat, self._settings.decisions, now, members
+                )
+                await send_reply(tx, origin, reply, now)
         else:
             async with self._handling(origin.event_id, origin.room_id) as tx:
                 result = await run_command(tx, request, origin, self._settings.chat, now)

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from difflib import get_close_matches
 
 from daemon.chat.afspraak import Mention, RecordAgreement, parse_agreement
+from daemon.chat.decision_requests import DecisionRequest, Problem, parse_decision_command
 from daemon.filing.tags import MAX_TITLE_CHARS, NO_SUBJECT, parse_subject
 from daemon.i18n import mark
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
@@ -144,7 +145,9 @@ Command = (
     | KeepForDiscussion
     | MarkConfidential
 )
-Request = FileItem | BadFiling | RecordAgreement | Command | BadCommand | UnknownCommand
+Request = (
+    FileItem | BadFiling | RecordAgreement | Command | DecisionRequest | BadCommand | UnknownCommand
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,34 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "openbaar", ("public",), "!openbaar ID",
         mark("undo !vertrouwelijk: the item is shown where its agenda is public"), False,
+    ),
+    # Decisions and date polls (daemon/chat/decision_requests.py).
+    CommandSpec(
+        "besluit", ("decide",), "!besluit ID [sluit <wanneer>]",
+        mark("a poll on an item: voor / tegen / onthouding (closes in 72 hours, or when given)"),
+        False,
+    ),
+    CommandSpec(
+        "uitslag", ("result",), "!uitslag ID voor 5 tegen 2 onthouding 1",
+        mark("record the votes counted at the meeting, optionally per party (bewoners voor 4 "
+             "tegen 0, partners voor 1 tegen 2)"), False,
+    ),
+    CommandSpec(
+        "advies", ("advice",), "!advies ID <partner>",
+        mark("a partner will not carry out the decision: a non-binding advice it answers with a "
+             "motivation"), False,
+    ),
+    CommandSpec(
+        "datumpoll", ("datepoll",), "!datumpoll <vergadering> <datum> <datum> [sluit <wanneer>]",
+        mark("a poll on other dates for a meeting; a date with more than half of the votes "
+             "moves it"), False,
+    ),
+    CommandSpec(
+        "sluit", ("close",), "!sluit ID|<vergadering>", mark("close a poll now"), False
+    ),
+    CommandSpec(
+        "besluiten", ("decisions",), "!besluiten [vergadering]",
+        mark("the decision list (of a meeting)"), True,
     ),
 )  # fmt: skip
 _BY_WORD = {word: spec for spec in COMMANDS for word in (spec.name, *spec.aliases)}
@@ -383,6 +414,11 @@ def _confidential(spec: CommandSpec, args: str, first: str, rest: str) -> Reques
     return MarkConfidential(item, confidential=spec.name == "vertrouwelijk")
 
 
+def _decision(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
+    parsed = parse_decision_command(spec.name, args)
+    return BadCommand(spec, parsed.problem) if isinstance(parsed, Problem) else parsed
+
+
 _COMMAND_PARSERS = {
     "help": _help,
     "agenda": _agenda,
@@ -397,6 +433,12 @@ _COMMAND_PARSERS = {
     "besluitrijp": _keep,
     "vertrouwelijk": _confidential,
     "openbaar": _confidential,
+    "besluit": _decision,
+    "uitslag": _decision,
+    "advies": _decision,
+    "datumpoll": _decision,
+    "sluit": _decision,
+    "besluiten": _decision,
 }
 
 

@@ -83,7 +83,24 @@ class ChatUndecryptable:
     origin_server_ts: datetime
 
 
-ChatEvent = ChatMessage | ChatReaction | ChatInvite | ChatUndecryptable
+@dataclass(frozen=True, slots=True)
+class ChatPollResponse:
+    """A vote on a poll (MSC3381, stable ``m.poll.response`` or unstable
+    ``org.matrix.msc3381.poll.response``), decrypted if it was encrypted.
+
+    ``poll_event_id`` is the poll's start event; ``answers`` the answer ids chosen
+    (empty: the vote was taken back).
+    """
+
+    room_id: str
+    event_id: str
+    sender: str
+    poll_event_id: str
+    answers: tuple[str, ...]
+    origin_server_ts: datetime
+
+
+ChatEvent = ChatMessage | ChatReaction | ChatInvite | ChatUndecryptable | ChatPollResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,18 @@ class ChatClient(Protocol):
         ``resend=True`` says an earlier attempt may have succeeded long ago: the
         room's recent history is searched for our event with this key first.
         """
+
+    async def send_event(
+        self,
+        room_id: str,
+        event_type: str,
+        content: Mapping[str, Any],
+        txn_id: str,
+        *,
+        resend: bool = False,
+    ) -> str:
+        """Send an event of another type (a poll), encrypted where the room is; the same
+        ``txn_id`` never makes a second event (``resend``: as ``send``). Returns its id."""
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         """Annotate ``event_id`` with ``key`` (for example ✅); returns the reaction's id."""

@@ -25,6 +25,7 @@ __all__ = [
     "CalendarWrite",
     "Channel",
     "ChannelName",
+    "ChatPoll",
     "ChatPost",
     "ChatReaction",
     "DocumentRef",
@@ -262,10 +263,47 @@ class FeedChange(_JsonPayload):
         )
 
 
-Payload = ChatPost | ChatReaction | MailOut | CalendarWrite | FeedChange
+@dataclass(frozen=True, slots=True)
+class ChatPoll(_JsonPayload):
+    """A poll in a room (Matrix: MSC3381), or the end of one (``ends``: the start event's id).
+
+    ``answers`` are (id, label); ``text`` is the plain form for clients and bridges that
+    show no poll (numbered options; for an end, the result). A start's delivered
+    ``remote_id`` is the event the responses point at.
+    """
+
+    TYPE: ClassVar[str] = "chat_poll"
+
+    question: str
+    answers: tuple[tuple[str, str], ...]
+    text: str
+    html: str = ""
+    ends: str | None = None  # a poll end: the start event it closes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answers": [list(answer) for answer in self.answers],
+            "text": self.text,
+            "html": self.html,
+            "ends": self.ends,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatPoll:
+        return cls(
+            question=str(data["question"]),
+            answers=tuple((str(a), str(b)) for a, b in data.get("answers", ())),
+            text=str(data["text"]),
+            html=str(data.get("html") or ""),
+            ends=_optional(data.get("ends")),
+        )
+
+
+Payload = ChatPost | ChatReaction | MailOut | CalendarWrite | FeedChange | ChatPoll
 
 _PAYLOAD_TYPES: dict[str, type[Payload]] = {
-    cls.TYPE: cls for cls in (ChatPost, ChatReaction, MailOut, CalendarWrite, FeedChange)
+    cls.TYPE: cls for cls in (ChatPost, ChatReaction, MailOut, CalendarWrite, FeedChange, ChatPoll)
 }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Outcome",
     "Party",
     "PollResponse",
+    "PollVotes",
     "Readiness",
     "Tally",
     "Vote",
@@ -54,10 +55,14 @@ class Vote(enum.StrEnum):
 
 
 class Party(enum.StrEnum):
-    """Who a voter votes for: residents (core group, residents at the table) or partners."""
+    """Who a voter votes for: residents (core group, residents at the table) or partners.
+
+    ``ALLEN``: counts entered without a party (``!uitslag WB-n voor 5 tegen 2``); they
+    weigh 1, since nobody said whose they are."""
 
     BEWONERS = "bewoners"
     PARTNERS = "partners"
+    ALLEN = "allen"
 
 
 class Outcome(enum.StrEnum):
@@ -220,14 +225,15 @@ def poll_votes(
     answers: Iterable[str],
 ) -> PollVotes:
     """The latest response before (or at) the end per member of the room when the poll
-    started; an answer that is no option does not replace an earlier vote. Others who
-    answered are ``not_counted``."""
+    started. A latest response that names no option (MSC3381: "spoiled", e.g. a vote
+    taken back) leaves that member without a vote. Others who answered are
+    ``not_counted``."""
     eligible = frozenset(members)
     known = frozenset(answers)
     latest: dict[str, PollResponse] = {}
     outsiders: set[str] = set()
     for response in responses:
-        if response.at > closes_at or response.answer not in known:
+        if response.at > closes_at:
             continue
         if response.sender not in eligible:
             outsiders.add(response.sender)
@@ -235,7 +241,8 @@ def poll_votes(
         before = latest.get(response.sender)
         if before is None or (response.at, response.order) >= (before.at, before.order):
             latest[response.sender] = response
-    return PollVotes({s: r.answer for s, r in latest.items()}, frozenset(outsiders))
+    votes = {s: r.answer for s, r in latest.items() if r.answer in known}
+    return PollVotes(votes, frozenset(outsiders))
 
 
 def date_poll_winner(votes: Mapping[str, str]) -> str | None:

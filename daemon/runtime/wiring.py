@@ -22,6 +22,7 @@ from daemon.config.schema import CaldavConfig, HttpConfig, MailConfig, MatrixCon
 from daemon.engine.outbox import Outbox
 from daemon.engine.plan_sync import sync_plan
 from daemon.engine.planning import PlanningReader
+from daemon.engine.polls import PollCloser, PollSettings
 from daemon.engine.scheduler import EngineSettings, Scheduler
 from daemon.errors import ConfigError
 from daemon.health import Health
@@ -82,10 +83,16 @@ async def build_components(
     planning = _planning_reader(config, store, clock, resources, scheduler, outbox, public)
     if planning is not None:
         components.intake.append(planning.run)
+    polls = _poll_closer(config, store, clock, scheduler, outbox, public)
+    components.engine.append(polls.run)
     components.intake.append(
-        _reload_on_sighup(config.path, config.state_dir, store, clock, scheduler, planning, public)
+        _reload_on_sighup(
+            config.path, config.state_dir, store, clock, scheduler, planning, public, polls
+        )
     )
-    components.intake += _chat_intake(config, store, clock, matrix, outbox, scheduler, feed, public)
+    components.intake += _chat_intake(
+        config, store, clock, matrix, outbox, scheduler, feed, public, polls
+    )
     components.intake += _mail_intake(config, store, clock, resources, outbox, feed, public, health)
     return components
 
@@ -235,6 +242,7 @@ def _chat_intake(
     scheduler: Scheduler,
     feed: RoomFeed | None,
     public: PublicSite | None = None,
+    polls: PollCloser | None = None,
 ) -> list[Runner]:
     """The chat intake (filing, afspraken, commands) on the Matrix client."""
     if matrix is None:
@@ -242,6 +250,10 @@ def _chat_intake(
     from daemon.chat.intake import ChatIntake, ChatIntakeSettings
 
     settings = ChatIntakeSettings.from_config(config)
+    from daemon.chat.chat_decisions import DecisionSettings
+
+    # The partners and weights the decision commands need (issue 12).
+    settings = replace(settings, decisions=DecisionSettings.from_config(config))
     if not isinstance(clock, SystemClock):
         # A demo clock runs elsewhere in time than the homeserver's timestamps.
         settings = replace(settings, received_at_from_clock=True)
@@ -251,11 +263,32 @@ def _chat_intake(
     def committed() -> None:
         after_filing()
         scheduler.wake()
+        if polls is not None:
+            polls.wake()  # a poll closed by command, or answered by everyone
 
     intake = ChatIntake(
         matrix.client, store, clock, settings, on_committed=committed, ready=matrix.ready
     )
     return [intake.run]
+
+
+def _poll_closer(
+    config: Config,
+    store: Store,
+    clock: Clock,
+    scheduler: Scheduler,
+    outbox: Outbox,
+    public: PublicSite | None = None,
+) -> PollCloser:
+    """Closes the core room's polls at their end (issue 12); a moved meeting replans."""
+
+    def closed() -> None:
+        outbox.wake()
+        scheduler.wake()
+        if public is not None:
+            public.invalidate()  # a date poll may have moved a meeting
+
+    return PollCloser(store, clock, PollSettings(config.timezone), config, on_closed=closed)
 
 
 def _reload_on_sighup(
@@ -266,6 +299,7 @@ def _reload_on_sighup(
     scheduler: Scheduler,
     planning: PlanningReader | None = None,
     public: PublicSite | None = None,
+    polls: PollCloser | None = None,
 ) -> Runner:
     async def run() -> None:
         hup = asyncio.Event()
@@ -278,6 +312,8 @@ def _reload_on_sighup(
                 config = await _reload_plan(path, state_dir, store, clock, scheduler)
                 if public is not None:
                     public.reconfigure(config)  # what is public may have changed
+                if polls is not None and config is not None:
+                    polls.reconfigure(config)  # a date poll moves the reloaded plan
                 if planning is not None:
                     if config is not None:
                         planning.reconfigure(config)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from daemon.store.chat import ChatQueries
 from daemon.store.core import CoreQueries
+from daemon.store.decisions import DecisionQueries
 from daemon.store.downloads import DownloadQueries
 from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
@@ -25,6 +26,7 @@ class Tx(
     PublicQueries,
     PlanningQueries,
     DownloadQueries,
+    DecisionQueries,
     SubscriberQueries,
 ):
     """All typed queries, bound to the connection of one open transaction."""

@@ -199,6 +199,15 @@ def test_a_change_after_the_end_and_a_non_member_do_not_count() -> None:
     assert counted.not_counted == {"@stranger:x"}
 
 
+def test_a_vote_taken_back_before_the_end_is_no_vote() -> None:
+    """MSC3381: a response without a valid answer is spoiled; as the latest, no vote."""
+    responses = [
+        PollResponse("@a:x", END - timedelta(hours=2), "voor", 1),
+        PollResponse("@a:x", END - timedelta(hours=1), "", 2),
+    ]
+    assert poll_votes(responses, {"@a:x"}, END, ANSWERS).votes == {}
+
+
 @given(
     st.lists(
         st.tuples(

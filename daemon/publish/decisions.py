@@ -1,0 +1,267 @@
+"""What people read of decisions and polls: the poll itself, its result, the decision list.
+
+Pure composition, Dutch first, then English. A poll is a native Matrix poll
+(:class:`~daemon.ports.outbox.ChatPoll`) whose plain text form numbers the options,
+so it reads well where no poll is shown (a WhatsApp bridge, a text-only client).
+A result always names the counts, the weights used and the rule that decided it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from daemon.i18n import Translator, bilingual, mark
+from daemon.model import Item, Meeting
+from daemon.ports.outbox import ChatPoll, ChatPost
+from daemon.rules.decisions import Counts, Outcome, Party, Vote
+from daemon.safe_text import untrusted, untrusted_html
+from daemon.store.decisions import StoredAdvice, StoredDecision
+
+__all__ = [
+    "DECISION_ANSWERS",
+    "DecisionRow",
+    "date_answers",
+    "date_poll_end",
+    "decision_list",
+    "decision_poll",
+    "decision_poll_end",
+    "result_line",
+]
+
+TITLE_CHARS = 120
+
+# The labels of a decision poll's answers (ids are the votes).
+_VOTE_LABELS = {
+    Vote.VOOR: mark("For"),
+    Vote.TEGEN: mark("Against"),
+    Vote.ONTHOUDING: mark("Abstain"),
+}
+_OUTCOMES = {
+    Outcome.CONSENSUS: mark("adopted by consensus"),
+    Outcome.ADOPTED: mark("adopted by the 50%+1 rule"),
+    Outcome.REJECTED: mark("rejected by the 50%+1 rule"),
+    Outcome.TIE: mark("not adopted: staking van stemmen (a tie)"),
+}
+_PARTIES = {
+    Party.BEWONERS: mark("residents"),
+    Party.PARTNERS: mark("partners"),
+    Party.ALLEN: mark("all"),
+}
+
+
+def _label(msgid: str, tz: ZoneInfo) -> str:
+    """'Voor / For': both languages in one label (a poll has one set of options)."""
+    nl, en = Translator("nl", tz), Translator("en", tz)
+    return f"{nl(msgid)} / {en(msgid)}"
+
+
+def _one_line(render: Callable[[Translator], str], tz: ZoneInfo) -> str:
+    """A poll's question in one line, Dutch / English (a poll has one question)."""
+    return f"{render(Translator('nl', tz))} / {render(Translator('en', tz))}"
+
+
+DECISION_ANSWERS: tuple[str, ...] = tuple(vote.value for vote in Vote)
+
+
+def _poll(
+    question: str, answers: Sequence[tuple[str, str]], closes_at: datetime, tz: ZoneInfo
+) -> ChatPoll:
+    def text(_: Translator) -> str:
+        return _(
+            "Closes {when}. Vote in the poll; a vote can be changed until then.",
+            when=_.when(closes_at),
+        )
+
+    numbered = [f"{n}. {label}" for n, (_id, label) in enumerate(answers, start=1)]
+    body = "\n".join([question, *numbered, "", bilingual(text, tz)])
+    html = (
+        f"<p>{untrusted_html(question, 400)}</p><ol>"
+        + "".join(f"<li>{untrusted_html(label, 200)}</li>" for _id, label in answers)
+        + f"</ol><p>{untrusted_html(bilingual(text, tz), 600)}</p>"
+    )
+    return ChatPoll(question=question, answers=tuple(answers), text=body, html=html)
+
+
+def decision_poll(item: Item, closes_at: datetime, tz: ZoneInfo) -> ChatPoll:
+    """The poll on ``item``: voor / tegen / onthouding."""
+    title = untrusted(item.title, TITLE_CHARS)
+    question = _one_line(
+        lambda _: _("Decision on WB-{number}: “{title}”?", number=item.id, title=title), tz
+    )
+    answers = [(vote.value, _label(_VOTE_LABELS[vote], tz)) for vote in Vote]
+    return _poll(question, answers, closes_at, tz)
+
+
+def date_answers(days: Sequence[date], tz: ZoneInfo) -> list[tuple[str, str]]:
+    """A date poll's answers: the ISO date as id, the day written out as label."""
+    nl = Translator("nl", tz)
+    return [(day.isoformat(), nl.day(day)) for day in days]
+
+
+def date_poll(
+    meeting: Meeting, days: Sequence[date], closes_at: datetime, tz: ZoneInfo
+) -> ChatPoll:
+    """The date poll on ``meeting``: which of ``days`` instead."""
+    question = _one_line(
+        lambda _: _(
+            "New date for {title} (now {when})?", title=meeting.title, when=_.when(meeting.start)
+        ),
+        tz,
+    )
+    return _poll(question, date_answers(days, tz), closes_at, tz)
+
+
+def _counts_text(counts: Mapping[str, Mapping[str, int]], _: Translator) -> str:
+    parts = []
+    for party, numbers in counts.items():
+        label = _(_PARTIES[Party(party)]) if party in Party.__members__.values() else party
+        parts.append(
+            _(
+                "{party}: for {voor}, against {tegen}, abstain {onthouding}",
+                party=label,
+                voor=numbers.get("voor", 0),
+                tegen=numbers.get("tegen", 0),
+                onthouding=numbers.get("onthouding", 0),
+            )
+        )
+    return "; ".join(parts)
+
+
+def _weights_text(weights: Mapping[str, int], _: Translator) -> str:
+    return ", ".join(
+        f"{_(_PARTIES[Party(p)]) if p in Party.__members__.values() else p} {w}"
+        for p, w in weights.items()
+    )
+
+
+def result_line(decision: StoredDecision, _: Translator) -> str:
+    """'WB-4: adopted by consensus (residents: for 3, ...; weights: residents 1)'."""
+    outcome = _(_OUTCOMES[Outcome(decision.outcome)])
+    return _(
+        "{outcome}. Votes: {counts}. Weights: {weights}.",
+        outcome=outcome,
+        counts=_counts_text(decision.counts, _),
+        weights=_weights_text(decision.weights, _),
+    )
+
+
+def _not_counted(decision: StoredDecision, _: Translator) -> list[str]:
+    if not decision.not_counted:
+        return []
+    who = ", ".join(untrusted(sender, 80) for sender in decision.not_counted)
+    return [_("Not counted (not in the core group's room when the poll started): {who}", who=who)]
+
+
+def decision_poll_end(item: Item, decision: StoredDecision, tz: ZoneInfo) -> str:
+    """The text of a decision poll's end: the result and the rule that decided it."""
+    title = untrusted(item.title, TITLE_CHARS)
+
+    def render(_: Translator) -> str:
+        head = _("Result WB-{number} “{title}”:", number=item.id, title=title)
+        return "\n".join([f"{head} {result_line(decision, _)}", *_not_counted(decision, _)])
+
+    return bilingual(render, tz)
+
+
+def date_poll_end(
+    meeting: Meeting,
+    counts: Mapping[str, int],
+    winner: date | None,
+    not_counted: Sequence[str],
+    tz: ZoneInfo,
+) -> str:
+    """The text of a date poll's end: the counts, and the new date or that nothing moves."""
+
+    def render(_: Translator) -> str:
+        tally = ", ".join(
+            f"{_.day(date.fromisoformat(day))}: {number}" for day, number in counts.items()
+        )
+        lines = [_("Date poll for {title}: {tally}.", title=meeting.title, tally=tally or "-")]
+        if winner is None:
+            lines.append(
+                _("No date has more than half of the votes cast: the meeting does not move.")
+            )
+        else:
+            lines.append(
+                _(
+                    "More than half of the votes cast: the meeting moves to {day}.",
+                    day=_.day(winner),
+                )
+            )
+        if not_counted:
+            who = ", ".join(untrusted(sender, 80) for sender in not_counted)
+            lines.append(
+                _(
+                    "Not counted (not in the core group's room when the poll started): {who}",
+                    who=who,
+                )
+            )
+        return "\n".join(lines)
+
+    return bilingual(render, tz)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One line of a besluitenlijst: the decision, its item, and its advice if any."""
+
+    decision: StoredDecision
+    item: Item
+    advice: StoredAdvice | None = None
+
+
+def decision_list(rows: Sequence[DecisionRow], meeting: Meeting | None, tz: ZoneInfo) -> ChatPost:
+    """The besluitenlijst (of ``meeting``, or all): per decision its item, result, counts,
+    weights, rule and advice."""
+
+    def render(_: Translator) -> list[str]:
+        heading = (
+            _("Decisions")
+            if meeting is None
+            else _("Decisions of {title}, {when}", title=meeting.title, when=_.when(meeting.start))
+        )
+        lines = [heading]
+        if not rows:
+            lines.append(_("No decisions recorded yet."))
+        for row in rows:
+            title = untrusted(row.item.title, TITLE_CHARS)
+            lines.append(f"WB-{row.item.id} “{title}”: {result_line(row.decision, _)}")
+            lines.extend(f"  {line}" for line in _advice_lines(row.advice, _))
+        return lines
+
+    nl, en = Translator("nl", tz), Translator("en", tz)
+    body = "\n".join([*render(nl), "", "— English —", *render(en)])
+    html = "".join(
+        "<p>" + "<br/>".join(untrusted_html(line, 2000) for line in render(t)) + "</p>"
+        for t in (nl, en)
+    )
+    return ChatPost(body=body, html=html)
+
+
+def _advice_lines(advice: StoredAdvice | None, _: Translator) -> list[str]:
+    if advice is None:
+        return []
+    partner = untrusted(advice.partner, 80)
+    if advice.motivation is None:
+        return [
+            _(
+                "Non-binding advice: {partner} owes a motivated answer by {due}.",
+                partner=partner,
+                due=_.day(advice.due),
+            )
+        ]
+    return [
+        _(
+            "Non-binding advice: {partner} answered: {motivation}",
+            partner=partner,
+            motivation=untrusted(advice.motivation, 1000),
+        )
+    ]
+
+
+def counts_of(votes: Mapping[str, str]) -> Counts:
+    """A poll's votes (member → vote) as counts."""
+    return Counts.of(Vote(v) for v in votes.values() if v in DECISION_ANSWERS)
