@@ -61,13 +61,27 @@ class DownloadService:
         return web.Response(
             body=body,
             headers={
-                "Content-Type": link.content_type,
+                "Content-Type": _served_type(link.content_type),
                 "Content-Disposition": _disposition(link.filename),
                 # Only for the one who has the link: no shared cache keeps a copy.
                 "Cache-Control": "private, no-store",
                 "X-Robots-Tag": "noindex, nofollow",
             },
         )
+
+
+# The type came with the sender's mail: anything a browser might run or render as a
+# page on our origin (HTML, SVG, XML, scripts, any text) is served as plain bytes.
+_ACTIVE = re.compile(
+    r"^(text/|image/svg|application/(xhtml|xml|javascript|ecmascript))|xml$|script"
+)
+
+
+def _served_type(content_type: str) -> str:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", kind) or _ACTIVE.search(kind):
+        return "application/octet-stream"
+    return kind
 
 
 def _disposition(filename: str) -> str:
