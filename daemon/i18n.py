@@ -78,6 +78,17 @@ def text_direction(language: str) -> str:
         return "ltr"
 
 
+def native_name(language: str) -> str:
+    """A language's name in that language ("Nederlands", "English", "العربية")."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(language).get_display_name(language)
+    except (UnknownLocaleError, ValueError):
+        return language
+    return str(name or language)[:1].upper() + str(name or language)[1:]
+
+
 def known_language(language: str) -> bool:
     """Whether CLDR (Babel) knows ``language``: dates and direction need it."""
     from babel import Locale, UnknownLocaleError

@@ -113,3 +113,24 @@ def test_the_page_in_a_third_language_is_at_its_own_path_right_to_left(tmp_path:
     assert 'href="/ar" lang="ar" hreflang="ar">العربية</a>' in dutch
     assert language_of_path("/ar/x", languages.codes) == "ar"
     assert language_of_path("/arx", languages.codes) == "nl"
+
+
+def test_an_announcement_adds_the_further_languages_below_dutch_and_english(
+    tmp_path: Path,
+) -> None:
+    from daemon.publish.messages import MeetingFacts, Sender, render_meeting
+
+    catalogs = str(_catalog(tmp_path, "ar", {"Announcement": "إعلان"}))
+    start = datetime(2027, 4, 6, 17, 30, tzinfo=UTC)
+    sender = Sender("wijkbode@wijk.test", "https://wijk.example.org/", ("ar",), catalogs)
+    announce = MeetingFacts("announce", "Bewonersbijeenkomst", start, start, "Buurthuis")
+    message = render_meeting(announce, "mail", sender, AMS)
+    dutch, english, arabic = (
+        message.text.index("dinsdag 6 april 2027"),
+        message.text.index("— English —"),
+        message.text.index("— العربية —"),
+    )
+    assert dutch < english < arabic
+    assert '<div lang="ar" dir="rtl">' in message.html
+    agenda = MeetingFacts("concept_agenda", "Wijkalliantie", start, start, "Buurthuis")
+    assert "العربية" not in render_meeting(agenda, "mail", sender, AMS).text  # partners: nl, en

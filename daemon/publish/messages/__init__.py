@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
+from html import escape
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from daemon.i18n import Translator, mark
+from daemon.i18n import Translator, mark, native_name, text_direction
 from daemon.model import Kind
 from daemon.safe_text import untrusted
 
@@ -105,6 +106,10 @@ class Sender:
 
     reply_address: str | None = None
     page_url: str | None = None
+    # Languages the announcements add below Dutch and English ([http] languages beyond nl
+    # and en), read from the catalogs in ``catalogs`` ([http] locale_dir).
+    languages: tuple[str, ...] = ()
+    catalogs: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,9 @@ class Rendered:
     html: str
 
 
+# The residents' messages: these add the page's further languages (``Sender.languages``).
+ANNOUNCEMENTS: Final = frozenset({"announce", "reminder", "cancelled", "moved", "reinstated"})
+
 # Subject headlines by template name.
 HEADLINES: Final = {
     "announce": mark("Announcement"),
@@ -178,9 +186,11 @@ def render_meeting(
     safe = _safe_meeting(facts)
     subject = subject_line(HEADLINES[facts.template], safe.title, facts.start, tz)
 
+    extra = sender.languages if facts.template in ANNOUNCEMENTS else ()
+
     def render(listed: int) -> Rendered:
         values = {"m": safe, "listed": listed, "sender": sender, "channel": channel}
-        return _bilingual(facts.template, subject, tz, values)
+        return _bilingual(facts.template, subject, tz, values, extra, sender.catalogs)
 
     return _within_limits(render, channel, max_listed)
 
@@ -237,15 +247,30 @@ def _within_limits(
     return rendered
 
 
-def _bilingual(template: str, subject: str, tz: ZoneInfo, values: dict[str, Any]) -> Rendered:
+def _bilingual(
+    template: str,
+    subject: str,
+    tz: ZoneInfo,
+    values: dict[str, Any],
+    extra: tuple[str, ...] = (),
+    catalogs: str | None = None,
+) -> Rendered:
+    """Dutch, English below it, then each ``extra`` language (an announcement's)."""
     texts, htmls = [], []
-    for language in ("nl", "en"):
-        _ = Translator(language, tz)
+    for language in ("nl", "en", *extra):
+        _ = Translator(language, tz, catalogs)
         common = {"_": _, "lang": language, "kind_name": _kind_name(_), "offer": _offer(_)}
         texts.append(_environment().get_template(f"{template}.txt").render(**common, **values))
         htmls.append(_environment().get_template(f"{template}.html").render(**common, **values))
     text = _tidy(texts[0]) + ENGLISH_RULE + _tidy(texts[1])
     html = f"{htmls[0].strip()}<hr/><p><em>English</em></p>{htmls[1].strip()}"
+    for language, more, more_html in zip(extra, texts[2:], htmls[2:], strict=True):
+        name, direction = native_name(language), text_direction(language)
+        text += f"\n\n— {name} —\n" + _tidy(more)
+        html += (
+            f'<hr/><div lang="{escape(language)}" dir="{direction}"><p><em>{escape(name)}</em>'
+            f"</p>{more_html.strip()}</div>"
+        )
     return Rendered(subject, text, html)
 
 
