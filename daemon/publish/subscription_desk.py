@@ -9,13 +9,15 @@ in the public page's style (``PageComposer.message``) in the asker's language.
   says "check your mail" whether the address was new, waiting or confirmed,
   so the form tells nobody who is subscribed; an address already there gets no
   second mail (the form cannot be used to flood someone's mailbox).
-- An expired, unconfirmed address is deleted at the next request.
+- An expired, unconfirmed address is deleted at the next sign-up, and within the
+  hour by ``run`` (a task of the daemon).
 - Unsubscribing deletes the row at once, then truncates the WAL, so the address
   is gone from the database's files.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -92,6 +94,24 @@ class Desk:
     @property
     def languages(self) -> tuple[str, ...]:
         return self._pages.codes
+
+    async def run(self, every: float = 3600.0) -> None:
+        """Delete the addresses whose confirmation expired unused, now and every ``every``
+        seconds (a sign-up does it too): an unconfirmed address is kept no longer."""
+        while True:
+            try:
+                await self.purge()
+            except Exception:  # a busy database: the next round tries again
+                log.exception("onbevestigde inschrijvingen wissen mislukt (purge failed)")
+            await asyncio.sleep(every)
+
+    async def purge(self) -> int:
+        async with self._store.transaction() as tx:
+            purged = await tx.purge_unconfirmed(self._now())
+        if purged:
+            await self._store.truncate_wal()
+            log.info("%d onbevestigde inschrijvingen gewist (unconfirmed, deleted)", purged)
+        return purged
 
     async def subscribe(self, address: str, language: str) -> Answer:
         normal = normalise_address(address)

@@ -78,6 +78,8 @@ async def build_components(
     if public is not None:
         components.engine.append(public.timer.run)
         components.intake.append(public.service.serve)  # stops first: no new requests
+        if public.desk is not None:
+            components.engine.append(public.desk.run)  # expired confirmations deleted
     if feed is not None:
         components.engine.append(feed.run)
     planning = _planning_reader(config, store, clock, resources, scheduler, outbox, public)

@@ -83,3 +83,25 @@ async def test_unsubscribing_removes_the_address_from_the_files(tmp_path: Path) 
     finally:
         await store.close()
     assert not _files_hold(state, ADDRESS.encode())
+
+
+async def test_the_desk_deletes_expired_confirmations_without_waiting_for_a_sign_up(
+    tmp_path: Path,
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from daemon.publish.public_page import PageComposer, SiteLinks
+    from daemon.publish.subscription_desk import Desk
+    from daemon.publish.subscriptions import SubscriptionLinks
+
+    state = tmp_path / "state"
+    store = await Store.open(state)
+    try:
+        await _add(store, expires=NOW + timedelta(hours=1))
+        pages = PageComposer(SiteLinks("https://wijk.example.org"), ZoneInfo("Europe/Amsterdam"))
+        later = NOW + timedelta(hours=2)
+        desk = Desk(store, lambda: later, pages, SubscriptionLinks("https://w.example"), "w.test")
+        assert await desk.purge() == 1
+        assert not _files_hold(state, ADDRESS.encode())
+    finally:
+        await store.close()
