@@ -23,6 +23,7 @@ from daemon.cli import (
     commands_items,
     commands_mail,
     commands_plan,
+    commands_preview,
     commands_run,
 )
 from daemon.cli.usage import BilingualParser, describe_subcommands, installed_version
@@ -41,6 +42,7 @@ _COMMAND_MODULES = (
     commands_mail,
     commands_backup,
     commands_folder,
+    commands_preview,
 )
 
 

@@ -49,10 +49,18 @@ from daemon.publish.scheduled import (
     is_deadline_reminder,
     meeting_destinations,
     meeting_effects,
+    skip_reason,
 )
 from daemon.rules import catchup
 from daemon.rules.catchup import CANCELLED_NOTICE, MOVED_NOTICE, NOTICES, REINSTATED_NOTICE, Skip
-from daemon.rules.moments import ANNOUNCE, agreement_due_at, agreement_moments, deadline, moments
+from daemon.rules.moments import (
+    ANNOUNCE,
+    MEETING_REMINDER,
+    agreement_due_at,
+    agreement_moments,
+    deadline,
+    moments,
+)
 from daemon.store import Store, Tx
 from daemon.store.engine import Job, JobSpec, JobStatus, SubjectType
 
@@ -63,7 +71,10 @@ log = logging.getLogger("wijkbode.scheduler")
 
 # A job fired more than this after its time gets a note saying how late it was.
 LATE_AFTER = timedelta(minutes=1)
-_PACKAGE_MOMENTS = frozenset({"concept_agenda", *(kind.value for kind in Kind)})
+# The moments whose message lists the meeting's agenda (packages, announcements, reminders).
+_PACKAGE_MOMENTS = frozenset(
+    {"concept_agenda", "announce", "reminder:meeting", *(kind.value for kind in Kind)}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +296,7 @@ def agreement_specs(agreement: Agreement, settings: EngineSettings) -> list[JobS
             subject_at=due,
         )
         for moment in agreement_moments(agreement, settings.agreement_reminders, settings.tz)
-        for channel in agreement_destinations(settings.targets)
+        for channel in agreement_destinations(settings.targets, moment.name, agreement.owner)
     ]
 
 
@@ -430,11 +441,26 @@ class Scheduler:
             await tx.settle_job(job.id, JobStatus.SKIPPED, decision.reason, now=now)
             log.info("skipped %s: %s", job.key, decision.reason)
             return 0
+        empty = await self._nothing_to_send(tx, job, subject)
+        if empty is not None:
+            await tx.settle_job(job.id, JobStatus.SKIPPED, empty, now=now)
+            log.info("skipped %s: %s", job.key, empty)
+            return 0
         effects = await self._effects(tx, job, subject)
         added = [await tx.enqueue(effect, now=now) for effect in effects]
         await tx.settle_job(job.id, JobStatus.FIRED, _fired_note(job, now, len(effects)), now=now)
         log.info("fired %s (%d effects)", job.key, len(effects))
         return sum(added)
+
+    async def _nothing_to_send(self, tx: Tx, job: Job, subject: catchup.Subject) -> str | None:
+        """Why a job that may fire has nothing to say (an empty addendum), else ``None``."""
+        if not isinstance(subject, Meeting) or job.moment not in _PACKAGE_MOMENTS:
+            return None
+        series = self._settings.series.get(subject.series)
+        if series is None:
+            return None
+        agenda = tuple(await tx.items_for_meeting(subject.id))
+        return skip_reason(job, subject, series, agenda, self._settings.tz)
 
     async def _effects(self, tx: Tx, job: Job, subject: catchup.Subject) -> list[NewEffect]:
         tz, targets = self._settings.tz, self._settings.targets
@@ -446,6 +472,8 @@ class Scheduler:
         if series is None:
             raise LookupError(f"series {subject.series} is not configured")
         prefix = meeting_prefix(subject.id)
+        # A private series' meeting reminder is the core group's overview: with the afspraken.
+        overview = job.moment == MEETING_REMINDER and not series.public
         context = FireContext(
             tz,
             targets,
@@ -461,6 +489,9 @@ class Scheduler:
                 if job.channel is ChannelName.MAIL and targets.subscribers
                 else ()
             ),
+            agreements=tuple(await tx.agreements()) if overview else (),
+            polls=tuple(await tx.open_polls()) if overview else (),
+            advice=tuple(await tx.all_advice(open_only=True)) if overview else (),
         )
         effects = meeting_effects(job, subject, series, context)
         return await self._with_files(tx, job, subject, series, context, effects)

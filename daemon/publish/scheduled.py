@@ -29,13 +29,12 @@ get follows the series' own moments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from daemon.i18n import Translator, bilingual, mark
-from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting, Series
+from daemon.model import Agreement, AgreementStatus, Item, ItemStatus, Kind, Meeting, Series
 from daemon.ports.outbox import (
     CalendarWrite,
     ChannelName,
@@ -45,6 +44,17 @@ from daemon.ports.outbox import (
     message_id_for,
 )
 from daemon.ports.public import FEED_NAME
+from daemon.publish.messages import (
+    AgreementFacts,
+    AgreementLine,
+    Channel,
+    DecisionLine,
+    ItemLine,
+    MeetingFacts,
+    Sender,
+    render_agreement,
+    render_meeting,
+)
 from daemon.publish.subscriptions import SUBSCRIBERS, with_subscribers
 from daemon.rules.catchup import (
     CANCELLED_NOTICE,
@@ -60,8 +70,18 @@ from daemon.rules.moments import (
     CONCEPT_AGENDA,
     FOLDER,
     MEETING_REMINDER,
+    deadline,
 )
-from daemon.rules.visibility import SeriesVisibility, Surface, may_show
+from daemon.rules.names import Names
+from daemon.rules.visibility import (
+    ItemState,
+    MeetingState,
+    Part,
+    SeriesVisibility,
+    Surface,
+    may_show,
+)
+from daemon.store.decisions import StoredAdvice, StoredPoll
 from daemon.store.engine import Job
 
 if TYPE_CHECKING:
@@ -87,7 +107,17 @@ class Targets:
     feed: str | None = None  # the public feed's name, when ``[http]`` serves it
     mail_domain: str = _NO_DOMAIN  # for Message-IDs and calendar UIDs
     core_address: str | None = None  # the core group's own mail ([mail] core_address): the folder
+    reply_address: str | None = None  # our own mail address: where people answer and send
+    page_url: str | None = None  # the public page, when ``[http] public_url`` is set
     subscribers: bool = False  # residents subscribe by mail on the page ([http] subscriptions)
+    # The page's languages beyond nl and en ([http] languages), added to the residents'
+    # messages, and the directory of their catalogs ([http] locale_dir).
+    languages: tuple[str, ...] = ()
+    catalogs: str | None = None
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.reply_address, self.page_url, self.languages, self.catalogs)
 
     @classmethod
     def from_config(cls, config: Config) -> Targets:
@@ -102,8 +132,31 @@ class Targets:
             feed=None if config.http is None else FEED_NAME,
             mail_domain=_NO_DOMAIN if mail is None else mail.address.rpartition("@")[2],
             core_address=None if mail is None else mail.core_address,
+            reply_address=None if mail is None else mail.address,
+            page_url=_page_url(config),
             subscribers=mail is not None and config.http is not None and config.http.subscriptions,
+            languages=_further_languages(config),
+            catalogs=_catalogs(config),
         )
+
+
+def _further_languages(config: Config) -> tuple[str, ...]:
+    """The page's languages beyond nl and en: the announcements add them too."""
+    if config.http is None:
+        return ()
+    return tuple(code for code in config.http.languages if code not in ("nl", "en"))
+
+
+def _catalogs(config: Config) -> str | None:
+    http = config.http
+    return None if http is None or http.locale_dir is None else str(http.locale_dir)
+
+
+def _page_url(config: Config) -> str | None:
+    http = config.http
+    if http is None or not http.public_url:
+        return None
+    return http.public_url.rstrip("/") + "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +176,22 @@ class FireContext:
     # The confirmed subscribers' ids (read in the firing's transaction): each gets the
     # residents' mail as its own row (daemon/publish/subscriptions.py).
     subscribers: tuple[int, ...] = ()
+    # The core room's display names: an afspraak's owner is named by one, never by an
+    # id that may be a phone number (daemon/rules/names.py).
+    names: Names = field(default_factory=Names)
+    # Every afspraak: the core group's overview before a kerngroep meeting lists those due
+    # and those closed as "kan niet" with their motivation.
+    agreements: tuple[Agreement, ...] = ()
+    # The decisions waiting, for the same overview: open polls, advice owed an answer.
+    polls: tuple[StoredPoll, ...] = ()
+    advice: tuple[StoredAdvice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     subject: str
     text: str
+    html: str = ""
 
 
 def effect_key(job_key: str, destination: str) -> str:
@@ -199,7 +262,23 @@ def may_reach(series: Series, channel: ChannelName, destination: str, targets: T
     return surface is None or may_show(SeriesVisibility.of(series), surface)
 
 
-def agreement_destinations(targets: Targets) -> dict[ChannelName, tuple[str, ...]]:
+def owner_address(owner: str) -> str | None:
+    """An afspraak owner known by mail address (``jan@example.org``), else ``None``
+    (a Matrix id ``@jan:example.org`` or a plain name)."""
+    name, at, domain = owner.strip().partition("@")
+    if not (name and at and "." in domain) or any(c.isspace() for c in owner.strip()):
+        return None
+    return owner.strip().lower()
+
+
+def agreement_destinations(
+    targets: Targets, moment: str = AGREEMENT_OVERDUE, owner: str = ""
+) -> dict[ChannelName, tuple[str, ...]]:
+    """A reminder goes to an owner known by address by mail (when mail is configured),
+    else to the core group's room naming the owner; the overdue report to the room."""
+    address = owner_address(owner)
+    if moment == AGREEMENT_REMINDER and address and targets.reply_address:
+        return {ChannelName.MAIL: (address,)}
     return {ChannelName.MATRIX: (targets.core_room,)} if targets.core_room else {}
 
 
@@ -215,15 +294,41 @@ def meeting_effects(
         wanted = meeting_destinations(job.moment, series, context.targets)
         destinations = wanted.get(job.channel, ())
     destinations = with_subscribers(destinations, context.subscribers, job.moment in NOTICES)
-    message = meeting_message(job, meeting, context.agenda, context.tz)
-    return [_effect(job, d, message, context, meeting) for d in destinations]
+    channel = _CHANNEL_KIND[job.channel]
+    # One wording per kind of surface: a public one hears only what the visibility rule
+    # lets out (e.g. no confidential item in the announce room).
+    by_surface: dict[Surface | None, Message] = {}
+    effects = []
+    for d in destinations:
+        surface = surface_of(job.channel, d, context.targets)
+        if surface not in by_surface:
+            by_surface[surface] = meeting_message(job, meeting, series, context, channel, surface)
+        effects.append(_effect(job, d, by_surface[surface], context, meeting))
+    return effects
 
 
 def agreement_effects(job: Job, agreement: Agreement, context: FireContext) -> list[NewEffect]:
-    """The outbox rows of a fired afspraak job: a post in the core group's room."""
-    destinations = agreement_destinations(context.targets).get(job.channel, ())
-    message = agreement_message(job.moment, agreement, context.tz)
+    """The outbox rows of a fired afspraak job: mail to its owner, or the core group's room."""
+    wanted = agreement_destinations(context.targets, job.moment, agreement.owner)
+    destinations = wanted.get(job.channel, ())
+    message = agreement_message(
+        job.moment,
+        agreement,
+        context.tz,
+        context.names,
+        channel=_CHANNEL_KIND[job.channel],
+        to_owner=job.channel is ChannelName.MAIL,
+        sender=context.targets.sender,
+    )
     return [_effect(job, d, message, context, None) for d in destinations]
+
+
+_CHANNEL_KIND: Final[dict[ChannelName, Channel]] = {
+    ChannelName.MATRIX: "matrix",
+    ChannelName.MAIL: "mail",
+    ChannelName.CALDAV: "calendar",
+    ChannelName.FEED: "calendar",
+}
 
 
 def _effect(
@@ -232,14 +337,13 @@ def _effect(
     key = effect_key(job.key, destination)
     channel = job.channel
     if channel is ChannelName.MATRIX:
-        payload: ChatPost | MailOut | CalendarWrite = ChatPost(
-            body=message.text, html=_html(message.text)
-        )
+        payload: ChatPost | MailOut | CalendarWrite = ChatPost(body=message.text, html=message.html)
     elif channel is ChannelName.MAIL:
         payload = MailOut(
             to=(destination,),
             subject=message.subject,
             text=message.text,
+            html=_mail_html(message),
             message_id=message_id_for(key, context.targets.mail_domain),
             auto_submitted="auto-generated",
         )
@@ -264,122 +368,214 @@ def _calendar_write(job: Job, meeting: Meeting, text: str, context: FireContext)
     )
 
 
-def _html(text: str) -> str:
-    """Plain text as HTML paragraphs, escaped; a line break stays a line break."""
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    return "".join(f"<p>{escape(p).replace(chr(10), '<br/>')}</p>" for p in paragraphs)
-
-
-# --- wording (a first version; templates replace it later) --------------------
-
-_HEADLINES = {
-    ANNOUNCE: mark("Announcement"),
-    MEETING_REMINDER: mark("Reminder"),
-    FOLDER: mark("Paper folder"),
-    CONCEPT_AGENDA: mark("Concept agenda"),
-    Kind.AGENDAPUNT.value: mark("Agenda closed"),
-    Kind.STUK.value: mark("Definitive agenda"),
-    Kind.TER_KENNISGEVING.value: mark("Addendum"),
-    Kind.ACTUALITEIT.value: mark("Addendum"),
-    CANCELLED_NOTICE: mark("Cancelled"),
-    MOVED_NOTICE: mark("Moved"),
-    REINSTATED_NOTICE: mark("Goes ahead"),
-    AGREEMENT_REMINDER: mark("Agreement reminder"),
-    AGREEMENT_OVERDUE: mark("Agreement overdue"),
-}
-_DEADLINE_REMINDER_HEADLINE = mark("Deadline reminder")
-
-_LEADS = {
-    ANNOUNCE: mark("{title} on {when}, at {location}."),
-    MEETING_REMINDER: mark("Reminder: {title} is on {when}, at {location}."),
-    FOLDER: mark("The folder for {title} on {when} can now be printed and delivered."),
-    CONCEPT_AGENDA: mark("Concept agenda of {title} on {when}:"),
-    Kind.AGENDAPUNT.value: mark("The agenda of {title} on {when} is closed for new points."),
-    Kind.STUK.value: mark("Definitive agenda of {title} on {when}:"),
-    Kind.TER_KENNISGEVING.value: mark("Addendum to {title} on {when}, for information:"),
-    Kind.ACTUALITEIT.value: mark("Addendum to {title} on {when}, current affairs:"),
-    CANCELLED_NOTICE: mark("Cancelled: {title} on {when} does not take place."),
-    MOVED_NOTICE: mark("Moved: {title} now takes place on {when}, at {location}."),
-    REINSTATED_NOTICE: mark("Goes ahead after all: {title} on {when}, at {location}."),
-}
-_SHORT_NOTICE_LEAD = mark("At short notice: {title} on {when}, at {location}.")
-_DEADLINE_REMINDER_LEAD = mark(
-    "Reminder: for {title} on {when}, the deadline for “{kind}” is {deadline}."
-)
-_KIND_NAMES = {
-    Kind.AGENDAPUNT: mark("agenda point"),
-    Kind.STUK: mark("document"),
-    Kind.TER_KENNISGEVING: mark("for information"),
-    Kind.ACTUALITEIT: mark("current affair"),
-}
-# Which items each package lists (None: the whole agenda).
-_PACKAGE_KINDS: dict[str, Kind | None] = {
-    CONCEPT_AGENDA: None,
-    Kind.STUK.value: None,
-    Kind.TER_KENNISGEVING.value: Kind.TER_KENNISGEVING,
-    Kind.ACTUALITEIT.value: Kind.ACTUALITEIT,
-}
-_ON_AGENDA = frozenset({ItemStatus.FILED, ItemStatus.TER_BESPREKING})
-
-
-def meeting_message(job: Job, meeting: Meeting, agenda: tuple[Item, ...], tz: ZoneInfo) -> Message:
-    """The bilingual subject and text of a meeting moment."""
-    headline = (
-        _DEADLINE_REMINDER_HEADLINE if is_deadline_reminder(job.moment) else _HEADLINES[job.moment]
+def _mail_html(message: Message) -> str | None:
+    """The formatted part of a mail: the message's HTML as a small document, Dutch first."""
+    if not message.html:
+        return None
+    return (
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"/>'
+        f"<title>{escape(message.subject)}</title></head><body>{message.html}</body></html>"
     )
 
-    def render(_: Translator) -> str:
-        fields = {
-            "title": meeting.title,
-            "when": _.when(meeting.start),
-            "location": meeting.location,
-        }
-        lines = [_lead(_, job, fields)]
-        if job.moment in _PACKAGE_KINDS:
-            lines += _agenda_lines(_, agenda, _PACKAGE_KINDS[job.moment])
-        return "\n".join(lines)
 
-    return Message(_subject(headline, meeting.title, meeting.start, tz), bilingual(render, tz))
+# --- wording: the facts each template gets (daemon/publish/messages) --------------
+
+_ON_AGENDA = frozenset({ItemStatus.FILED, ItemStatus.TER_BESPREKING})
+_ADDENDA = frozenset({Kind.TER_KENNISGEVING.value, Kind.ACTUALITEIT.value})
+_NOTICE_TEMPLATES = {
+    CANCELLED_NOTICE: "cancelled",
+    MOVED_NOTICE: "moved",
+    REINSTATED_NOTICE: "reinstated",
+}
+_TEMPLATES = {
+    ANNOUNCE: "announce",
+    FOLDER: "folder",
+    CONCEPT_AGENDA: "concept_agenda",
+    Kind.AGENDAPUNT.value: "agenda_closed",
+    Kind.STUK.value: "definitive_agenda",
+    Kind.TER_KENNISGEVING.value: "addendum_ter_kennisgeving",
+    Kind.ACTUALITEIT.value: "addendum_actualiteit",
+    **_NOTICE_TEMPLATES,
+}
+# Which moments list the agenda, and with which items.
+_LISTS_AGENDA = frozenset({ANNOUNCE, MEETING_REMINDER, CONCEPT_AGENDA, Kind.STUK.value, *_ADDENDA})
+# A "kan niet" closed this long before a core-group meeting's overview is shown in it.
+CANNOT_SHOWN_FOR = timedelta(days=35)
+EMPTY_ADDENDUM = "leeg addendum, niets te versturen (empty addendum, nothing to send)"
 
 
-def _lead(_: Translator, job: Job, fields: dict[str, str]) -> str:
-    if is_deadline_reminder(job.moment):
-        kind = Kind(job.moment.removeprefix(DEADLINE_REMINDER_PREFIX))
-        return _(
-            _DEADLINE_REMINDER_LEAD,
-            **fields,
-            kind=_(_KIND_NAMES[kind]),
-            deadline=_.when(job.target_at),
+def template_for(moment: str, series: Series) -> str:
+    """The message template of a meeting moment (daemon/publish/messages/templates)."""
+    if is_deadline_reminder(moment):
+        return "deadline_reminder"
+    if moment == MEETING_REMINDER:
+        # A private series' reminder is the core group's own overview (RULES.md, kerngroep).
+        return "reminder" if series.public else "kerngroep"
+    return _TEMPLATES[moment]
+
+
+def addendum_items(
+    moment: str, meeting: Meeting, series: Series, agenda: tuple[Item, ...], tz: ZoneInfo
+) -> tuple[Item, ...]:
+    """What an addendum sends: the items of its kind that came after the package went out
+    (the stuk deadline); everything before was on the definitive agenda."""
+    kind = Kind(moment)
+    package = series.rules.deadlines.get(Kind.STUK)
+    after = None if package is None else deadline(meeting, Kind.STUK, series.rules, tz)
+    return tuple(
+        i
+        for i in agenda
+        if i.status in _ON_AGENDA and i.kind is kind and (after is None or i.received_at > after)
+    )
+
+
+def skip_reason(
+    job: Job, meeting: Meeting, series: Series, agenda: tuple[Item, ...], tz: ZoneInfo
+) -> str | None:
+    """Why a due meeting job sends nothing although its meeting is ahead: an addendum with
+    no items (RULES.md: an empty one is skipped and recorded); ``None``: it sends."""
+    if job.moment in _ADDENDA and not addendum_items(job.moment, meeting, series, agenda, tz):
+        return EMPTY_ADDENDUM
+    return None
+
+
+def meeting_facts(
+    job: Job,
+    meeting: Meeting,
+    series: Series,
+    context: FireContext,
+    surface: Surface | None,
+) -> MeetingFacts:
+    """What the message of ``job`` says to a destination that is ``surface``."""
+    tz, rules = context.tz, series.rules
+    moment = job.moment
+    if moment in _ADDENDA:
+        listed = addendum_items(moment, meeting, series, context.agenda, tz)
+    elif moment in _LISTS_AGENDA or template_for(moment, series) == "kerngroep":
+        listed = tuple(i for i in context.agenda if i.status in _ON_AGENDA)
+    else:
+        listed = ()
+    if surface not in (None, Surface.CORE_ROOM):
+        # Only what the one visibility rule lets out reaches a public surface.
+        seen = SeriesVisibility.of(series)
+        listed = tuple(
+            i
+            for i in listed
+            if may_show(
+                seen, surface, part=Part.AGENDA, meeting=MeetingState(), item=ItemState.of(i)
+            )
         )
-    if job.moment == ANNOUNCE and job.note == SHORT_NOTICE:
-        return _(_SHORT_NOTICE_LEAD, **fields)
-    return _(_LEADS[job.moment], **fields)
+    open_deadlines = tuple(
+        (kind, until)
+        for kind in rules.deadlines
+        if (until := deadline(meeting, kind, rules, tz)) > job.due_at
+    )
+    stuk = rules.deadlines.get(Kind.STUK)
+    kerngroep = template_for(moment, series) == "kerngroep"
+    return MeetingFacts(
+        template=template_for(moment, series),
+        title=meeting.title,
+        start=meeting.start,
+        end=meeting.end,
+        location=meeting.location,
+        short_notice=moment == ANNOUNCE and job.note == SHORT_NOTICE,
+        items=tuple(_item_line(i) for i in listed),
+        deadline=_reminded_deadline(job),
+        open_deadlines=open_deadlines,
+        stuk_deadline=None if stuk is None else deadline(meeting, Kind.STUK, rules, tz),
+        agreements=_due_agreements(meeting, context, tz) if kerngroep else (),
+        cannot=_cannot_agreements(job, context) if kerngroep else (),
+        decisions=_waiting_decisions(context) if kerngroep else (),
+    )
 
 
-def _agenda_lines(_: Translator, agenda: tuple[Item, ...], kind: Kind | None) -> list[str]:
-    listed = [i for i in agenda if i.status in _ON_AGENDA and kind in (None, i.kind)]
-    if not listed:
-        return [_("No items yet.")]
-    return [
-        f"{n}. {item.title} ({_(_KIND_NAMES[item.kind])}{', ' + _('late') if item.late else ''})"
-        for n, item in enumerate(listed, start=1)
+def _reminded_deadline(job: Job) -> tuple[Kind, datetime] | None:
+    if not is_deadline_reminder(job.moment):
+        return None
+    return Kind(job.moment.removeprefix(DEADLINE_REMINDER_PREFIX)), job.target_at
+
+
+def _item_line(item: Item) -> ItemLine:
+    return ItemLine(
+        number=f"WB-{item.id}",
+        kind=item.kind,
+        title=item.title,
+        received_at=item.received_at,
+        late=item.late,
+        not_ready=not item.decision_ready and item.kind is not Kind.TER_KENNISGEVING,
+        for_discussion=item.status is ItemStatus.TER_BESPREKING,
+    )
+
+
+def agreement_line(agreement: Agreement, names: Names | None = None) -> AgreementLine:
+    """An afspraak as a message lists it; its owner by the name the room knows (never an
+    id that may be a phone number)."""
+    return AgreementLine(
+        number=f"A-{agreement.id}",
+        what=agreement.what,
+        owner=(names or Names()).of(agreement.owner),
+        due=agreement.due,
+        motivation=agreement.motivation,
+    )
+
+
+def _due_agreements(
+    meeting: Meeting, context: FireContext, tz: ZoneInfo
+) -> tuple[AgreementLine, ...]:
+    """The open afspraken due by the day of the meeting, oldest due first."""
+    day = meeting.start.astimezone(tz).date()
+    due = [a for a in context.agreements if a.status is AgreementStatus.OPEN and a.due <= day]
+    ordered = sorted(due, key=lambda a: (a.due, a.id))
+    return tuple(agreement_line(a, context.names) for a in ordered)
+
+
+def _cannot_agreements(job: Job, context: FireContext) -> tuple[AgreementLine, ...]:
+    """Afspraken closed as "kan niet" lately: the core group sees their motivation."""
+    since = job.due_at - CANNOT_SHOWN_FOR
+    closed = [
+        a
+        for a in context.agreements
+        if a.status is AgreementStatus.CANNOT and a.closed_at is not None and a.closed_at >= since
     ]
+    ordered = sorted(closed, key=lambda a: (a.closed_at or since, a.id))
+    return tuple(agreement_line(a, context.names) for a in ordered)
 
 
-def agreement_message(moment: str, agreement: Agreement, tz: ZoneInfo) -> Message:
-    """The bilingual text of an afspraak reminder or overdue report."""
-
-    def render(_: Translator) -> str:
-        fields = {"owner": agreement.owner, "what": agreement.what, "due": _.day(agreement.due)}
-        if moment == AGREEMENT_OVERDUE:
-            return _("Overdue: the agreement “{what}” of {owner} was due on {due}.", **fields)
-        return _("Reminder for {owner}: the agreement “{what}” is due on {due}.", **fields)
-
-    return Message(_subject(_HEADLINES[moment], agreement.what, None, tz), bilingual(render, tz))
+def _waiting_decisions(context: FireContext) -> tuple[DecisionLine, ...]:
+    """Open polls by closing time, then the partners' answers owed, by due date."""
+    polls = sorted((p for p in context.polls if p.open), key=lambda p: (p.closes_at, p.id))
+    owed = [a for a in context.advice if a.answered_at is None]
+    return (
+        *(DecisionLine(p.question, p.closes_at) for p in polls),
+        *(DecisionLine("", a.due, a.partner) for a in sorted(owed, key=lambda a: (a.due, a.id))),
+    )
 
 
-def _subject(headline: str, title: str, when: datetime | None, tz: ZoneInfo) -> str:
-    """'Aankondiging: Bewonersbijeenkomst, dinsdag 6 april 2027, 19:30 / Announcement'."""
-    dutch, english = Translator("nl", tz), Translator("en", tz)
-    on = f", {dutch.when(when)}" if when is not None else ""
-    return f"{dutch(headline)}: {title}{on} / {english(headline)}"
+def meeting_message(
+    job: Job,
+    meeting: Meeting,
+    series: Series,
+    context: FireContext,
+    channel: Channel,
+    surface: Surface | None = Surface.CORE_ROOM,
+) -> Message:
+    """The bilingual subject, text and HTML of a meeting moment on ``channel``."""
+    facts = meeting_facts(job, meeting, series, context, surface)
+    rendered = render_meeting(facts, channel, context.targets.sender, context.tz)
+    return Message(rendered.subject, rendered.text, rendered.html)
+
+
+def agreement_message(
+    moment: str,
+    agreement: Agreement,
+    tz: ZoneInfo,
+    names: Names | None = None,
+    *,
+    channel: Channel = "matrix",
+    to_owner: bool = False,
+    sender: Sender | None = None,
+) -> Message:
+    """The bilingual reminder or overdue report of an afspraak."""
+    facts = AgreementFacts(moment, agreement_line(agreement, names), to_owner)
+    rendered = render_agreement(facts, channel, sender or Sender(), tz)
+    return Message(rendered.subject, rendered.text, rendered.html)

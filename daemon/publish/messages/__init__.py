@@ -101,6 +101,16 @@ class AgreementLine:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionLine:
+    """A decision waiting: an open poll (its question, until it closes), or a partner's
+    motivated answer to a non-binding advice (``partner``, due on ``until``'s day)."""
+
+    question: str
+    until: datetime | date  # a poll's close; an advice's due day
+    partner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Sender:
     """Who speaks and where to answer: the collective's mail address, the page."""
 
@@ -134,6 +144,7 @@ class MeetingFacts:
     documents: tuple[DocumentLine, ...] = ()
     agreements: tuple[AgreementLine, ...] = ()  # kerngroep: the afspraken due
     cannot: tuple[AgreementLine, ...] = ()  # kerngroep: closed as "kan niet", with motivation
+    decisions: tuple[DecisionLine, ...] = ()  # kerngroep: the decisions waiting
     previous_start: datetime | None = None  # a moved meeting: when it was planned before
 
 
@@ -297,6 +308,14 @@ def _safe_meeting(facts: MeetingFacts) -> MeetingFacts:
         documents=tuple(replace(d, name=untrusted(d.name, 200)) for d in facts.documents),
         agreements=tuple(_safe_agreement(a) for a in facts.agreements),
         cannot=tuple(_safe_agreement(a) for a in facts.cannot),
+        decisions=tuple(
+            replace(
+                d,
+                question=untrusted(d.question),
+                partner=None if d.partner is None else untrusted(d.partner, 120),
+            )
+            for d in facts.decisions
+        ),
     )
 
 
@@ -335,6 +354,7 @@ __all__ = [
     "AgreementFacts",
     "AgreementLine",
     "Channel",
+    "DecisionLine",
     "DocumentLine",
     "ItemLine",
     "MeetingFacts",
