@@ -17,6 +17,7 @@ from pathlib import Path
 from daemon.cli import (
     commands_backup,
     commands_config,
+    commands_decisions,
     commands_engine,
     commands_folder,
     commands_init,
@@ -42,6 +43,7 @@ _COMMAND_MODULES = (
     commands_mail,
     commands_backup,
     commands_folder,
+    commands_decisions,
     commands_preview,
 )
 

@@ -223,6 +223,7 @@ async def test_a_decision_poll_counts_the_latest_vote_of_members_and_ends_with_t
         runner.start()
         [end] = await wait_for(alice, room, lambda got: sent_by(got, bot, END), runner)
         polls, responses, decisions = await stored(runner)
+        listed = await runner.cli_json("decisions")
         await runner.stop()
     finally:
         runner.ensure_stopped()
@@ -245,6 +246,18 @@ async def test_a_decision_poll_counts_the_latest_vote_of_members_and_ends_with_t
     assert poll.closes_at <= decision.decided_at < poll.closes_at + timedelta(minutes=5)
     assert responses == {poll.id: 5}
     assert polls[0].closed_at == decision.decided_at
+    # wijkbode decisions --json: the same decision with its counts, weights and rule.
+    [row] = listed["decisions"]
+    assert (row["item"], row["method"], row["outcome"], row["rule"]) == (
+        item,
+        "poll",
+        "adopted",
+        "50%+1",
+    )
+    assert row["counts"] == {"bewoners": {"voor": 2, "tegen": 1, "onthouding": 0}}
+    assert row["weights"] == {"bewoners": 1}
+    assert row["not_counted"] == [dave.user_id]
+    assert listed["open_polls"] == []
 
 
 async def test_the_daemon_killed_mid_poll_loses_no_vote_and_counts_none_twice(
