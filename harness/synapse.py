@@ -20,6 +20,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,19 @@ def _rate_limits(rate_limited: bool) -> dict[str, Any]:
 class SynapseServer:
     """A throwaway Synapse on 127.0.0.1 with SQLite and a shared registration secret."""
 
-    def __init__(self, run_dir: Path | None = None, *, rate_limited: bool = False) -> None:
+    def __init__(
+        self,
+        run_dir: Path | None = None,
+        *,
+        rate_limited: bool = False,
+        appservices: Sequence[Path] = (),
+    ) -> None:
         self._owns_dir = run_dir is None
         self.run_dir = Path(tempfile.mkdtemp(prefix="synapse-")) if run_dir is None else run_dir
         self.rate_limited = rate_limited
+        # Application service registration files (e.g. harness/whatsapp_bridge.py's);
+        # a server started without any is configured exactly as before.
+        self.appservices = tuple(appservices)
         self.port = free_port()
         self.registration_secret = secrets.token_hex(16)
         self._macaroon_secret = secrets.token_hex(16)
@@ -258,6 +268,8 @@ class SynapseServer:
             "suppress_key_server_warning": True,
             **_rate_limits(self.rate_limited),
         }
+        if self.appservices:
+            config["app_service_config_files"] = [str(path) for path in self.appservices]
         # JSON is valid YAML; no YAML writer needed.
         self.config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         os.chmod(self.config_path, 0o600)

@@ -67,6 +67,9 @@ class MatrixChannel:
             reply_to=post.reply_to,
         )
         event_id = await self._client.send(room, message, key, resend=resend)
+        # Each file names its item itself: behind a WhatsApp bridge the notice before it
+        # may not be relayed, and a bare photo would come back with no text.
+        caption = OutgoingChat(body=post.file_caption) if post.file_caption else None
         for number, document in enumerate(post.documents, start=1):
             data = await self._document(document.sha256)
             await self._client.upload_and_send_file(
@@ -75,6 +78,7 @@ class MatrixChannel:
                 document.content_type,
                 data,
                 f"{key}/doc/{number}",
+                caption,
                 resend=resend,
             )
         return event_id

@@ -21,6 +21,7 @@ from connectors.matrix.convert import to_chat_event
 from connectors.matrix.errors import check, translated
 from connectors.matrix.identity import ensure_cross_signing
 from connectors.matrix.pending import PendingDecryption
+from connectors.matrix.pinned_poll import poll_as_message
 from connectors.matrix.send import Sender, file_content, notice_content, reaction_content
 from connectors.matrix.session import MatrixSettings, open_session
 from connectors.matrix.sync import SyncStream
@@ -193,8 +194,12 @@ class MatrixChatClient:
             except (nio.EncryptionError, nio.LocalProtocolError) as error:
                 log.info("Matrix: %s cannot be decrypted: %s", event_id, error)
                 return None
-        found = to_chat_event(getattr(event, "source", {}), room_id, encrypted)
-        return found if isinstance(found, ChatMessage) else None
+        source = getattr(event, "source", {})
+        found = to_chat_event(source, room_id, encrypted)
+        if isinstance(found, ChatMessage):
+            return found
+        # A poll is no m.room.message, but a 📌 on it files its question.
+        return poll_as_message(source, room_id, encrypted)
 
     async def resolve_room(self, room: str) -> str:
         if not room.startswith("#"):
@@ -214,6 +219,16 @@ class MatrixChatClient:
         with translated(f"members of {room_id}"):
             answer = check(await self._nio.joined_members(room_id), f"members of {room_id}")
         return frozenset(str(member.user_id) for member in answer.members)
+
+    async def member_names(self, room_id: str) -> dict[str, str]:
+        room = self._nio.rooms.get(room_id)
+        if room is None:
+            return {}
+        return {
+            str(user_id): str(user.display_name)
+            for user_id, user in room.users.items()
+            if user.display_name and user_id != self.user_id
+        }
 
     async def power_level(self, room_id: str, user_id: str) -> int:
         """The user's power level; a room creator in room version 12+ outranks everyone."""

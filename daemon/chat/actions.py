@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from daemon.chat.afspraak import RecordAgreement
+from daemon.chat.markup import plain
 from daemon.chat.parsing import FileItem
 from daemon.chat.replies import (
     FiledFacts,
@@ -24,6 +25,7 @@ from daemon.chat.replies import (
     agreement_reply,
     already_filed_reply,
     filed_reply,
+    short_filed_reply,
 )
 from daemon.engine.scheduler import EngineSettings, materialise
 from daemon.filing.submission import (
@@ -38,6 +40,7 @@ from daemon.ports.outbox import ChannelName, ChatPost, ChatReaction, NewEffect
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.room_feed import queue_item_post
 from daemon.rules.assignment import deadline, next_meeting
+from daemon.rules.names import Names
 from daemon.rules.visibility import (
     PRIVATE,
     Asker,
@@ -131,6 +134,9 @@ class Origin:
     # Where it was asked; the intake always says. Anywhere but the core room is public.
     surface: Surface = Surface.CORE_ROOM
     reply_to: str | None = None  # answer this event instead (a 📌 is answered on its message)
+    # A room relayed to WhatsApp by mautrix-whatsapp: short confirmations, since the
+    # ✅ and the thread never arrive there (docs/whatsapp.md).
+    bridged: bool = False
 
     @property
     def public(self) -> bool:
@@ -212,9 +218,11 @@ async def file_from_chat(
         target.event_id, origin.room_id, item_id, filed.item.kind.value, filed.item.meeting,
         filed.item.status.value, ", late" if filed.item.late else "",
     )  # fmt: skip
-    await _post_to_core_room(tx, filed, settings, now)
-    credited = submitter if submitter and submitter != origin.sender else None
-    reply = filed_reply(_facts(filed, request.direct, credited, settings.filing), settings.tz)
+    names = Names(await tx.member_names())
+    await _post_to_core_room(tx, filed, settings, now, names)
+    credited = names.of(submitter) if submitter and submitter != origin.sender else None
+    facts = _facts(filed, request.direct, credited, settings.filing)
+    reply = (short_filed_reply if origin.bridged else filed_reply)(facts, settings.tz)
     await _confirm(tx, origin, target, reply, now)
     return item_id
 
@@ -235,12 +243,14 @@ async def _already_filed_once(
     await tx.enqueue(NewEffect(ChannelName.MATRIX, origin.room_id, key, post), now=now)
 
 
-async def _post_to_core_room(tx: Tx, filed: Filed, settings: ChatSettings, now: datetime) -> None:
+async def _post_to_core_room(
+    tx: Tx, filed: Filed, settings: ChatSettings, now: datetime, names: Names
+) -> None:
     """The core room hears of the new item like of every other one, through the room feed
     (a burst becomes one digest)."""
     if settings.core_room is None:
         return
-    post = new_item_post(filed, Sender("", filed.item.submitter), settings.filing)
+    post = new_item_post(filed, Sender("", names.of(filed.item.submitter)), settings.filing)
     await queue_item_post(tx, item_post_key(filed.item.id), filed.item.id, post, now)
 
 
@@ -322,7 +332,7 @@ async def record_agreement(
     reply = agreement_reply(
         agreement.id,
         agreement.what,
-        agreement.owner,
+        Names(await tx.member_names()).of(agreement.owner),
         agreement.due,
         settings.tz,
         (meeting.title, meeting.start) if meeting else None,
@@ -338,7 +348,7 @@ def pinned_title(body: str, documents: Sequence[IncomingDocument]) -> tuple[str,
         lines.pop(0)
     if not lines:
         return (documents[0].filename if documents else "(bericht zonder tekst)"), ""
-    return " ".join(lines[0].split())[:200], "\n".join(lines[1:]).strip()
+    return " ".join(plain(lines[0]).split())[:200], "\n".join(lines[1:]).strip()
 
 
 _UNSAFE_IN_NAMES = str.maketrans({"/": "_", "\\": "_", "\x00": ""})

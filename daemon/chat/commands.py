@@ -77,6 +77,7 @@ from daemon.rules.assignment import (
     next_meeting,
     utc,
 )
+from daemon.rules.names import Names
 from daemon.rules.visibility import PRIVATE, Part, agenda_moment
 from daemon.store import Tx
 
@@ -121,7 +122,10 @@ async def run_command(
         case ShowAgreements():
             agreements = await _agreements(tx, settings, origin, now)
             today = now.astimezone(tz).date()
-            return CommandResult(agreements_reply(agreements, today, tz, public=origin.public))
+            names = Names(await tx.member_names())
+            return CommandResult(
+                agreements_reply(agreements, today, tz, public=origin.public, names=names)
+            )
         case MarkDone() | CannotKeep():
             return await _close_agreement(tx, command, origin, settings, now)
         case MoveItem():
@@ -169,6 +173,7 @@ async def _agenda(
         items,
         public=not settings.shows_of(meeting, origin, now, Part.ADDRESS),
         tz=settings.tz,
+        names=Names(await tx.member_names()),
         note=_agenda_note(meeting, origin, settings, now),
     )
 
@@ -297,7 +302,7 @@ async def _close_agreement(
             settings,
             number=number,
             what=Untrusted(agreement.what),
-            who=Untrusted(origin.sender, 80),
+            who=Untrusted(Names(await tx.member_names()).of(origin.sender), 80),
             motivation=Untrusted(command.motivation, 500),
         )
     await materialise(tx, await tx.meetings(), await tx.open_agreements(), settings.engine, now)

@@ -89,6 +89,7 @@ from daemon.ports.chat import (
     ChatReaction,
     ChatUndecryptable,
 )
+from daemon.rules.names import Names
 from daemon.rules.visibility import SeriesVisibility
 from daemon.safe_text import untrusted
 from daemon.store import Store, Tx
@@ -113,6 +114,10 @@ class ChatIntakeSettings:
     min_power_level: int = 0
     # A demo clock runs elsewhere in time than the homeserver: file at the clock's time.
     received_at_from_clock: bool = False
+    # Rooms relayed to WhatsApp (short notices), and what belongs to other bots.
+    bridged_rooms: tuple[str, ...] = ()
+    ignore_prefixes: tuple[str, ...] = ("!wa",)
+    ignore_users: tuple[str, ...] = ()
     # Partners and weights for the decision commands (issue 12).
     decisions: DecisionSettings = field(default_factory=DecisionSettings)
 
@@ -134,7 +139,29 @@ class ChatIntakeSettings:
             matrix.announce_rooms,
             matrix.admins,
             matrix.min_power_level,
+            bridged_rooms=matrix.bridged_rooms,
+            ignore_prefixes=matrix.ignore_prefixes,
+            ignore_users=matrix.ignore_users,
         )
+
+    def ignores(self, sender: str, body: str) -> bool:
+        return for_other_bots(sender, body, self.ignore_prefixes, self.ignore_users)
+
+
+def for_other_bots(sender: str, body: str, prefixes: Sequence[str], users: Sequence[str]) -> bool:
+    """A message for another bot (``!wa set-relay``) or from one: never answered."""
+    if sender in users:
+        return True
+    text = body.lstrip().casefold()
+    return any(_starts_word(text, prefix.casefold()) for prefix in prefixes)
+
+
+def _starts_word(text: str, prefix: str) -> bool:
+    """``!wa set-relay`` starts with ``!wa``; ``!wachten`` does not."""
+    if not text.startswith(prefix):
+        return False
+    rest = text[len(prefix) :]
+    return not rest or not prefix[-1:].isalnum() or not rest[0].isalnum()
 
 
 def series_visibility(config: Config) -> dict[SeriesId, SeriesVisibility]:
@@ -162,6 +189,9 @@ class ChatIntake:
         self._on_committed = on_committed
         self._ready = ready or asyncio.Event()
         self.rooms = Rooms(None)
+        self.bridged: frozenset[str] = frozenset()
+        # The core room's display names as last written to the store (member_names).
+        self._names_written: dict[str, str] = {}
 
     async def run(self) -> None:
         """Start the client, then handle events until cancelled, riding out outages."""
@@ -187,6 +217,8 @@ class ChatIntake:
         await self._client.start()
         self._ready.set()
         self.rooms = await self._resolve_rooms()
+        bridged = [await self._resolve(room) for room in self._settings.bridged_rooms]
+        self.bridged = frozenset(room for room in bridged if room is not None)
         log.info(
             "chat: core room %s, %d announcement room(s)", self.rooms.core, len(self.rooms.announce)
         )
@@ -247,11 +279,31 @@ class ChatIntake:
 
     @asynccontextmanager
     async def _handling(self, event_id: str, room_id: str) -> AsyncIterator[Tx]:
-        """The event's one transaction: its effects, then its handled mark; wake after commit."""
+        """The event's one transaction: its effects, then its handled mark; wake after commit.
+
+        An event of the core room first records the members' display names that changed,
+        so what it causes names people as the room shows them (daemon/rules/names.py).
+        """
+        changed = await self._changed_names(room_id)
         async with self._store.transaction() as tx:
+            if changed:
+                await tx.set_member_names(changed, self._clock.now())
             yield tx
             await tx.mark_event_handled(event_id, room_id, self._clock.now())
+        self._names_written.update(changed)
         self._on_committed()
+
+    async def _changed_names(self, room_id: str) -> dict[str, str]:
+        if room_id != self.rooms.core or self.rooms.core is None:
+            return {}
+        names = await self._client.member_names(self.rooms.core)
+        return {uid: name for uid, name in names.items() if self._names_written.get(uid) != name}
+
+    async def _members(self, room_id: str) -> Names | None:
+        """The core room's display names, for a typed ``@name`` in an afspraak there."""
+        if room_id != self.rooms.core or self.rooms.core is None:
+            return None
+        return Names(await self._client.member_names(self.rooms.core))
 
     async def _mark_only(self, event_id: str, room_id: str) -> None:
         async with self._handling(event_id, room_id):
@@ -297,7 +349,8 @@ class ChatIntake:
 
     async def _undecryptable(self, event: ChatUndecryptable) -> None:
         origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)
-        if self.rooms.configured(event.room_id):
+        ignored = event.sender in self._settings.ignore_users
+        if self.rooms.configured(event.room_id) and not ignored:
             await self._reply_only(origin, line_reply(UNDECRYPTABLE, self._tz))
         else:
             await self._mark_only(event.event_id, event.room_id)
@@ -306,12 +359,13 @@ class ChatIntake:
 
     async def _message(self, message: ChatMessage) -> None:
         request = None
-        if message.msgtype != NOTICE:
+        if message.msgtype != NOTICE and not self._settings.ignores(message.sender, message.body):
             request = parse_request(
                 message.body,
                 received_at=self._received(message.origin_server_ts).astimezone(self._tz),
                 known_series=tuple(self._settings.chat.filing.rules),
                 mentions=pills(message.formatted_body),
+                members=await self._members(message.room_id),
             )
         if request is None:
             await self._mark_only(message.event_id, message.room_id)
@@ -324,6 +378,7 @@ class ChatIntake:
             self._received(message.origin_server_ts),
             thread_root=message.thread_root,
             surface=surface_of(room),
+            bridged=message.room_id in self.bridged,
         )
         denied = await self._denied(request, room, message.sender)
         if denied is not None:
@@ -398,7 +453,8 @@ class ChatIntake:
 
     async def _reaction(self, reaction: ChatReaction) -> None:
         room = self.rooms.kind(reaction.room_id)
-        if not is_pin(reaction.key) or room is not RoomKind.CORE:
+        ignored = reaction.sender in self._settings.ignore_users
+        if not is_pin(reaction.key) or room is not RoomKind.CORE or ignored:
             await self._mark_only(reaction.event_id, reaction.room_id)
             return
         origin = Origin(
@@ -407,6 +463,7 @@ class ChatIntake:
             reaction.sender,
             self._received(reaction.origin_server_ts),
             reply_to=reaction.relates_to,
+            bridged=reaction.room_id in self.bridged,
         )
         request = FileItem(Kind.AGENDAPUNT, "-", "")
         denied = await self._denied(request, room, reaction.sender)

@@ -27,6 +27,7 @@ from daemon.chat.replies import (
 )
 from daemon.i18n import mark
 from daemon.model import Agreement, Item, ItemStatus, Kind, Meeting
+from daemon.rules.names import Names
 
 MAX_ROWS = 50
 _NOT_LISTED = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
@@ -87,6 +88,7 @@ def agenda_reply(
     public: bool,
     tz: ZoneInfo,
     note: tuple[str, datetime | None] | None = None,
+    names: Names | None = None,
 ) -> Reply:
     """``items`` are the ones the visibility rule lets out here; ``public`` hides who
     submitted them; ``note`` (a msgid, with a moment for ``{when}``) says why an agenda
@@ -102,7 +104,7 @@ def agenda_reply(
         )
 
     def rows(_: Say) -> list[str]:
-        found = [_item_row(_, item, public=public) for item in shown[:MAX_ROWS]]
+        found = [_item_row(_, item, public=public, names=names) for item in shown[:MAX_ROWS]]
         if len(shown) > MAX_ROWS:
             found.append(_("… and {count} more.", count=len(shown) - MAX_ROWS))
         if note is not None:
@@ -113,10 +115,11 @@ def agenda_reply(
     return listing_reply(head, rows, tz)
 
 
-def _item_row(_: Say, item: Item, *, public: bool) -> str:
+def _item_row(_: Say, item: Item, *, public: bool, names: Names | None = None) -> str:
     row = f"{item_label(item.id)} [{_.kind(item.kind)}] {_.field(Untrusted(item.title))}"
     if not public:
-        row += f" — {_.field(Untrusted(item.submitter, NAME_CHARS))}"
+        who = (names or Names()).of(item.submitter)
+        row += f" — {_.field(Untrusted(who, NAME_CHARS))}"
     flags = [_(flag) for flag in _flags(item)]
     return row + (f" ({'; '.join(flags)})" if flags else "")
 
@@ -156,14 +159,22 @@ def deadlines_reply(rows: Sequence[DeadlineRow], tz: ZoneInfo, *, public: bool =
 
 
 def agreements_reply(
-    agreements: Sequence[Agreement], today: date, tz: ZoneInfo, *, public: bool = False
+    agreements: Sequence[Agreement],
+    today: date,
+    tz: ZoneInfo,
+    *,
+    public: bool = False,
+    names: Names | None = None,
 ) -> Reply:
+    shown = names or Names()
+
     def rows(_: Say) -> list[str]:
         found = []
         for agreement in agreements[:MAX_ROWS]:
             row = (
                 f"{agreement_label(agreement.id)} “{_.field(Untrusted(agreement.what))}” — "
-                f"{_.field(Untrusted(agreement.owner, NAME_CHARS))} — {_.day(agreement.due)}"
+                f"{_.field(Untrusted(shown.of(agreement.owner), NAME_CHARS))}"
+                f" — {_.day(agreement.due)}"
             )
             overdue = _("overdue") if agreement.due < today else ""
             found.append(f"{row} ({overdue})" if overdue else row)

@@ -12,6 +12,9 @@ commands are Dutch with English aliases, case-insensitive:
   Tags as in mail subjects (``[kerngroep]``, ``[2027-05-18]``) pick the meeting.
 - ``Afspraak: <what> @owner voor <date>`` (``Agreement: ... by <date>``).
 - ``!command args``: see ``COMMANDS``.
+
+A prefix is found through WhatsApp formatting and a leading emoji
+(``*Agendapunt:* ...``, ``📌 Stuk: ...``); titles are stored without the markers.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from difflib import get_close_matches
 
 from daemon.chat.afspraak import Mention, RecordAgreement, parse_agreement
 from daemon.chat.decision_requests import DecisionRequest, Problem, parse_decision_command
+from daemon.chat.markup import plain, without_leading_decoration
 from daemon.filing.tags import MAX_TITLE_CHARS, NO_SUBJECT, parse_subject
 from daemon.i18n import mark
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
+from daemon.rules.names import Names
 from daemon.safe_text import is_blank
 
 # --- requests -----------------------------------------------------------------------
@@ -274,13 +279,17 @@ def parse_request(
     received_at: datetime,
     known_series: Collection[str] = (),
     mentions: Sequence[Mention] = (),
+    members: Names | None = None,
 ) -> Request | None:
     """The request in a message, or ``None`` for ordinary conversation.
 
     ``received_at`` (aware, local time) is the base for relative due dates;
-    ``mentions`` are the pills (mention links) of the formatted body.
+    ``mentions`` are the pills (mention links) of the formatted body; ``members``
+    the core room's display names, for a typed ``@name``.
     """
-    text = _REPLY_FALLBACK.sub("", body).strip()
+    # WhatsApp's *bold*/_italic_ markers and a leading emoji are no part of what is
+    # asked (daemon/chat/markup.py): "*Agendapunt:* Fietsen" files "Fietsen".
+    text = without_leading_decoration(plain(_REPLY_FALLBACK.sub("", body))).strip()
     command = _COMMAND.match(text)
     if command is not None:
         return parse_command(command["word"].lower(), (command["args"] or "").strip())
@@ -289,7 +298,7 @@ def parse_request(
         return _filing(filing, known_series)
     agreement = _AGREEMENT.match(text)
     if agreement is not None:
-        return parse_agreement(agreement["rest"], received_at, mentions, known_series)
+        return parse_agreement(agreement["rest"], received_at, mentions, known_series, members)
     return None
 
 

@@ -18,6 +18,7 @@ from daemon.i18n import Translator, mark
 from daemon.model import Item, ItemStatus, Kind, Meeting, MeetingId, SeriesId
 from daemon.publish.receipts import item_number
 from daemon.rules.assignment import next_meeting
+from daemon.rules.names import Names
 from daemon.safe_text import WORD_JOINER, untrusted
 from daemon.store import Tx
 
@@ -68,7 +69,9 @@ def _or_none_planned(meeting: Meeting | None) -> Meeting:
     return meeting
 
 
-def agenda_text(meeting: Meeting, items: Sequence[Item], config: Config) -> str:
+def agenda_text(
+    meeting: Meeting, items: Sequence[Item], config: Config, names: Names | None = None
+) -> str:
     """A heading per language, then one row per item, each phrase "Dutch / English"."""
     languages = translators(config)
     lines = [
@@ -82,15 +85,15 @@ def agenda_text(meeting: Meeting, items: Sequence[Item], config: Config) -> str:
               when=_.when(meeting.start))
             for _ in languages
         )  # fmt: skip
-    rows = [_row(item, languages) for item in items]
+    rows = [_row(item, languages, names or Names()) for item in items]
     lines.extend(rows or [_both(languages, "No items yet.")])
     return "\n".join(lines)
 
 
-def _row(item: Item, languages: Sequence[Translator]) -> str:
+def _row(item: Item, languages: Sequence[Translator], names: Names) -> str:
     row = (
         f"{item_number(item.id)} [{item.kind.value}] {_terminal(item.title, TITLE_CHARS)}"
-        f" — {_terminal(item.submitter, NAME_CHARS)}"
+        f" — {_terminal(names.of(item.submitter), NAME_CHARS)}"
     )
     flags = [_both(languages, flag) for flag in _flags(item)]
     return row + (f" ({'; '.join(flags)})" if flags else "")

@@ -27,6 +27,7 @@ from daemon.model import Item, ItemStatus, Kind, Meeting
 from daemon.publish.item_posts import Sender, item_post_key, new_item_post
 from daemon.publish.receipts import item_number
 from daemon.publish.room_feed import queue_item_post
+from daemon.rules.names import Names
 from daemon.safe_text import untrusted
 
 KIND_CHOICES = {kind.value: kind for kind in Kind} | {"tk": Kind.TER_KENNISGEVING}
@@ -179,7 +180,7 @@ def describe_filed(filed: Filed, _: Translator) -> str:
 
 def show_agenda(args: argparse.Namespace) -> int:
     config = config_from(args)
-    meeting, items = asyncio.run(_agenda(config, args.meeting, datetime.now(UTC)))
+    meeting, items, names = asyncio.run(_agenda(config, args.meeting, datetime.now(UTC)))
     if args.json:
         print_json(
             {
@@ -189,16 +190,17 @@ def show_agenda(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(agenda_text(meeting, items, config))
+    print(agenda_text(meeting, items, config, names))
     return 0
 
 
 async def _agenda(
     config: Config, meeting_id: str | None, now: datetime
-) -> tuple[Meeting, list[Item]]:
+) -> tuple[Meeting, list[Item], Names]:
     async with synced_store(config, now) as store, store.reading() as tx:
         meeting = await find_meeting(tx, config, meeting_id, now)
-        return meeting, await tx.items_for_meeting(meeting.id)
+        names = Names(await tx.member_names())
+        return meeting, await tx.items_for_meeting(meeting.id), names
 
 
 def item_json(item: Item, config: Config) -> dict[str, Any]:

@@ -68,6 +68,13 @@ class MatrixConfig:
     admins: tuple[str, ...] = ()  # Matrix user ids allowed to steer Wijkbode
     min_power_level: int = 0
     digest_threshold: int = 5
+    # Rooms relayed to a WhatsApp group by mautrix-whatsapp (docs/whatsapp.md): a filing
+    # there is confirmed by a short notice, as the ✅ never reaches WhatsApp.
+    bridged_rooms: tuple[str, ...] = ()
+    # Messages starting with one of these belong to another bot (the bridge's "!wa"), and
+    # messages from these users (other bots, the bridge bot) are never answered.
+    ignore_prefixes: tuple[str, ...] = ("!wa",)
+    ignore_users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,13 @@ def read_matrix(table: Table) -> MatrixConfig:
         admins=_each(table, "admins", checks.matrix_user),
         min_power_level=table.integer("min_power_level", 0),
         digest_threshold=table.integer("digest_threshold", 5, minimum=1),
+        bridged_rooms=_each(table, "bridged_rooms", checks.matrix_room),
+        ignore_prefixes=(
+            tuple(p.strip() for p in table.strings("ignore_prefixes") if p.strip())
+            if table.has("ignore_prefixes")
+            else ("!wa",)
+        ),
+        ignore_users=_each(table, "ignore_users", checks.matrix_user),
     )
     table.finish()
     _exactly_one(table, password, access_token, "access_token", "an access token")

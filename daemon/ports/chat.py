@@ -204,5 +204,9 @@ class ChatClient(Protocol):
     async def members(self, room_id: str) -> frozenset[str]:
         """User ids of the room's joined members."""
 
+    async def member_names(self, room_id: str) -> dict[str, str]:
+        """The display names of the room's members as last synced, by user id (ours
+        and members without one left out); no network call."""
+
     async def power_level(self, room_id: str, user_id: str) -> int:
         """The user's power level in the room."""

@@ -102,14 +102,19 @@ class ChatPost(_JsonPayload):
     reply_to: str | None = None
     thread_root: str | None = None
     documents: tuple[DocumentRef, ...] = ()
+    # The caption each document's file carries ("WB-12: title"): a file reaches a
+    # WhatsApp group through the bridge without the notice before it (docs/whatsapp.md).
+    file_caption: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        caption = {"file_caption": self.file_caption} if self.file_caption else {}
         return {
             "body": self.body,
             "html": self.html,
             "reply_to": self.reply_to,
             "thread_root": self.thread_root,
             "documents": [d.to_dict() for d in self.documents],
+            **caption,
         }
 
     @classmethod
@@ -120,6 +125,7 @@ class ChatPost(_JsonPayload):
             reply_to=_optional(data.get("reply_to")),
             thread_root=_optional(data.get("thread_root")),
             documents=_documents(data, "documents"),
+            file_caption=str(data.get("file_caption") or ""),
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from daemon.filing.submission import Filed, FilingRules
@@ -174,7 +174,7 @@ def new_item_post(filed: Filed, sender: Sender, rules: FilingRules) -> ChatPost:
         _status_lines(lines, filed, rules)
         _document_lines(lines, item.documents)
 
-    return bilingual_post(build, rules.timezone, item.documents)
+    return _captioned(bilingual_post(build, rules.timezone, item.documents), item)
 
 
 def new_version_post(
@@ -197,4 +197,11 @@ def new_version_post(
         _meeting_line(lines, meeting)
         _document_lines(lines, documents)
 
-    return bilingual_post(build, rules.timezone, documents)
+    return _captioned(bilingual_post(build, rules.timezone, documents), item)
+
+
+def _captioned(post: ChatPost, item: Item) -> ChatPost:
+    """Each file of the post carries the item's number and title as its caption."""
+    if not post.documents:
+        return post
+    return replace(post, file_caption=f"WB-{item.id}: {untrusted(item.title, _NAME_CHARS)}")

@@ -21,6 +21,7 @@ from daemon.i18n import Translator, bilingual
 from daemon.model import Item, ItemId, ItemStatus, Meeting
 from daemon.ports.outbox import ChannelName, ChatPost, NewEffect
 from daemon.publish.receipts import item_number
+from daemon.rules.names import Names
 from daemon.safe_text import untrusted, untrusted_html
 from daemon.store import Store, Tx
 from daemon.store.feed import FeedEntry
@@ -106,7 +107,8 @@ class RoomFeed:
         shown = await _load(tx, entries)
         if len(shown) >= self._settings.digest_threshold:
             key = f"feed/digest/{entries[0].id}-{entries[-1].id}"
-            return [(key, digest([(item, meeting) for _, item, meeting in shown]))]
+            names = Names(await tx.member_names())
+            return [(key, digest([(item, meeting) for _, item, meeting in shown], names))]
         return [(entry.key, entry.post) for entry, _, _ in shown]
 
 
@@ -123,9 +125,11 @@ async def _load(tx: Tx, entries: list[FeedEntry]) -> list[tuple[FeedEntry, Item,
     return loaded
 
 
-def digest(shown: list[tuple[Item, Meeting | None]]) -> ChatPost:
-    """One message for a burst: a line per item (the first ``DIGEST_LINES``), no files."""
-    lines = [_digest_line(item, meeting) for item, meeting in shown[:DIGEST_LINES]]
+def digest(shown: list[tuple[Item, Meeting | None]], names: Names | None = None) -> ChatPost:
+    """One message for a burst: a line per item (the first ``DIGEST_LINES``), no files;
+    chat members named by their display names (``names``)."""
+    known = names or Names()
+    lines = [_digest_line(item, meeting, known) for item, meeting in shown[:DIGEST_LINES]]
     more = len(shown) - len(lines)
 
     def render(_: Translator) -> str:
@@ -145,12 +149,12 @@ def digest(shown: list[tuple[Item, Meeting | None]]) -> ChatPost:
     return ChatPost(body=body, html=html)
 
 
-def _digest_line(item: Item, meeting: Meeting | None) -> str:
+def _digest_line(item: Item, meeting: Meeting | None, names: Names) -> str:
     where = meeting.id if meeting else "—"
     flags = " (te laat / late)" if item.late else ""
     return (
         f"{item_number(item.id)} [{item.kind.value}] {untrusted(item.title, 120)}"
-        f" — {untrusted(item.submitter, 80)} → {where}{flags}"
+        f" — {untrusted(names.of(item.submitter), 80)} → {where}{flags}"
     )
 
 

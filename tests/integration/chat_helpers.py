@@ -127,6 +127,8 @@ class Setup:
     admins: tuple[str, ...] = ()
     min_power_level: int = 0
     config_extra: str = ""  # more TOML after the base configuration (another series)
+    bridged_rooms: tuple[str, ...] = ()  # relayed to WhatsApp ([matrix] bridged_rooms)
+    ignore_users: tuple[str, ...] = ()  # other bots ([matrix] ignore_users)
 
 
 def _engine(config: Config, setup: Setup) -> EngineSettings:
@@ -168,6 +170,8 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
         announce_rooms=setup.announce_rooms,
         admins=setup.admins,
         min_power_level=setup.min_power_level,
+        bridged_rooms=setup.bridged_rooms,
+        ignore_users=setup.ignore_users,
     )
     runners = outbox.runners()
     wake = [outbox.wake]
