@@ -305,7 +305,7 @@ async def test_partly_refused_mail_counts_as_delivered(
     open_channel: OpenChannel,
 ) -> None:
     """One recipient accepted and one refused: the accepted one has it, so it is not sent
-    again (which would double it); the refusal is logged."""
+    again (which would double it); the refusal is logged, without the address."""
     relay = await make_smtp_relay("plain", relay_requires_auth=True)
     channel = open_channel(mail_config(relay, tmp_path), documents)
     mail = a_receipt(mailbox_user.address, to=(mailbox_user.address, RESIDENT))
@@ -317,7 +317,11 @@ async def test_partly_refused_mail_counts_as_delivered(
     assert remote_id == mail.message_id
     assert len(delivered) == 1
     assert mail.message_id.encode() in delivered[0].read_bytes()
-    assert [RESIDENT in r.getMessage() for r in caplog.records] == [True]
+    # Logged by how many and why, not by whom: no addresses in the log (issue 13).
+    assert [r.getMessage() for r in caplog.records] == [
+        "mail deels geweigerd / partly refused: 1 of 2 recipients: "
+        "550 5.7.1 Relaying denied: authenticate first"
+    ]
 
 
 async def test_unknown_local_mailbox_is_permanent(
