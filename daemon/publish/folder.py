@@ -109,8 +109,13 @@ def folder_html(meeting: PublicMeeting, links: SiteLinks, config: Config, now: d
     from markupsafe import Markup
 
     pages = []
-    for language in LANGUAGES:
-        t = Translator(language, config.timezone)
+    http = config.http
+    # The page's languages ([http] languages, further ones from their catalogs), one
+    # folder page each; without [http] Dutch and English.
+    languages = LANGUAGES if http is None else http.languages
+    catalogs = None if http is None or http.locale_dir is None else str(http.locale_dir)
+    for language in languages:
+        t = Translator(language, config.timezone, catalogs)
         # A card as the page words it; the folder is printed, so a past "now" never
         # hides it (meeting_cards lists only meetings not yet ended).
         card = meeting_cards([meeting], t, min(now, meeting.start))[0]

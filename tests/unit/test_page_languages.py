@@ -134,3 +134,30 @@ def test_an_announcement_adds_the_further_languages_below_dutch_and_english(
     assert '<div lang="ar" dir="rtl">' in message.html
     agenda = MeetingFacts("concept_agenda", "Wijkalliantie", start, start, "Buurthuis")
     assert "العربية" not in render_meeting(agenda, "mail", sender, AMS).text  # partners: nl, en
+
+
+def test_the_folder_has_a_page_for_each_language_right_to_left_where_written_so(
+    tmp_path: Path,
+) -> None:
+    from daemon.model import Kind, MeetingId, SeriesId
+    from daemon.ports.public import PublicItem, PublicMeeting
+    from daemon.publish.folder import folder_html
+
+    _catalog(tmp_path / "locale", "ar", {"Date": "التاريخ"})
+    config = parse_config(
+        BASE + 'public_url = "https://wijk.example.org"\n'
+        'languages = ["nl", "en", "ar"]\nlocale_dir = "locale"\n',
+        tmp_path / "wijkbode.toml",
+    )
+    start = datetime(2027, 4, 6, 17, 30, tzinfo=UTC)
+    meeting = PublicMeeting(
+        MeetingId("bewonersbijeenkomst-2027-04-06"), SeriesId("bewonersbijeenkomst"),
+        "Bewonersbijeenkomst", "Bewonersbijeenkomst", start, start, "Buurthuis", False, None, 0,
+        (PublicItem("WB-7", Kind.AGENDAPUNT, "Speeltuin"),), None, (), None,
+    )  # fmt: skip
+    html = folder_html(meeting, SiteLinks("https://wijk.example.org"), config, NOW)
+    assert '<section class="folder" lang="nl" dir="ltr">' in html
+    assert '<section class="folder" lang="en" dir="ltr">' in html
+    assert '<section class="folder" lang="ar" dir="rtl">' in html
+    assert "https://wijk.example.org/ar" in html
+    assert "التاريخ" in html
