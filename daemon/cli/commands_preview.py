@@ -210,7 +210,7 @@ async def _stored(config: Config, meeting_id: MeetingId, now: datetime) -> _Stor
             meeting,
             tuple(await tx.items_for_meeting(meeting_id)),
             tuple(await tx.agreements()),
-            Names(),  # owners as recorded (the preview needs no room's display names)
+            Names(await tx.member_names()),
         )
 
 

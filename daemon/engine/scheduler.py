@@ -61,6 +61,7 @@ from daemon.rules.moments import (
     deadline,
     moments,
 )
+from daemon.rules.names import Names
 from daemon.store import Store, Tx
 from daemon.store.engine import Job, JobSpec, JobStatus, SubjectType
 
@@ -465,7 +466,8 @@ class Scheduler:
     async def _effects(self, tx: Tx, job: Job, subject: catchup.Subject) -> list[NewEffect]:
         tz, targets = self._settings.tz, self._settings.targets
         if isinstance(subject, Agreement):
-            return agreement_effects(job, subject, FireContext(tz, targets))
+            names = Names(await tx.member_names())
+            return agreement_effects(job, subject, FireContext(tz, targets, names=names))
         if not isinstance(subject, Meeting):
             raise LookupError(f"job {job.key} has no subject")
         series = self._settings.series.get(subject.series)
@@ -490,6 +492,7 @@ class Scheduler:
                 else ()
             ),
             agreements=tuple(await tx.agreements()) if overview else (),
+            names=Names(await tx.member_names()) if overview else Names(),
             polls=tuple(await tx.open_polls()) if overview else (),
             advice=tuple(await tx.all_advice(open_only=True)) if overview else (),
         )
