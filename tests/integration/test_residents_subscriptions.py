@@ -4,9 +4,9 @@ service and the SMTP relay.
 subscribe on the page -> confirmation mail -> its link (a GET only shows a button; a
 link scanner confirms nobody) -> confirm -> the clock at T-28d of a bewonersbijeenkomst:
 the announcement arrives, to each subscriber alone, with List-Unsubscribe and
-List-Unsubscribe-Post -> the RFC 8058 one-click POST -> at T-2d the reminder reaches the
-residents' list and the subscriber who stayed, never the one who left, whose address is
-gone from the database's files. Along the way: the honeypot drops a bot's sign-up, the
+List-Unsubscribe-Post -> the RFC 8058 one-click POST -> the meeting moves: the notice,
+and at T-2d the reminder, reach the residents' list and the subscriber who stayed, never
+the one who left, whose address is gone from the database's files. Along the way: the honeypot drops a bot's sign-up, the
 rate limits refuse per client address and for everyone, no mail shows another
 subscriber's address, and no address is in the daemon's log or the outbox listing.
 """
@@ -35,7 +35,12 @@ location = "Buurthuis De Meeuw"
 dates = [2027-06-24T19:30:00]
 """
 ANNOUNCE = local("2027-05-27T19:30:00")  # T-28d
-REMINDER = local("2027-06-22T19:30:00")  # T-2d
+MOVED = """
+[[series.bewonersbijeenkomst.plan.moved]]
+from = 2027-06-24
+to = 2027-06-25T19:30:00
+"""
+REMINDER = local("2027-06-23T19:30:00")  # T-2d of the moved meeting
 PER_CLIENT, IN_ALL = 3, 7  # 127.0.0.1 signs up three, .3 three, .4 the last one
 
 
@@ -163,6 +168,15 @@ async def test_subscribe_confirm_announce_one_click_unsubscribe_and_gone(
         assert leaver.encode() not in stored
         assert stayer.encode() in stored
         assert bot_target.encode() not in stored
+        # Moved a day later: the notice goes to the list and to who is subscribed now.
+        runner.write_config(config + MOVED)
+        runner.hup()
+        await smtp_relay.wait_for(
+            lambda m: stayer in str(m["To"]) and "Verplaatst" in str(m["Subject"]), timeout=60
+        )
+        await smtp_relay.wait_for(
+            lambda m: RESIDENTS in str(m["To"]) and "Verplaatst" in str(m["Subject"]), timeout=60
+        )
         outbox_rows = await runner.effects()
         assert all("@buiten.test" not in row.destination for row in outbox_rows)
         await runner.stop()
@@ -183,7 +197,7 @@ async def test_subscribe_confirm_announce_one_click_unsubscribe_and_gone(
 
     captured = world.mail.captured()
     assert len(_to(captured, leaver)) == 2  # the confirmation and the announcement
-    assert len(_to(captured, stayer)) == 3  # ... and the reminder
+    assert len(_to(captured, stayer)) == 4  # ... and the notice of the move, and the reminder
     assert len(_to(captured, scanned)) == 1  # never confirmed: the confirmation only
     assert _to(captured, bot_target) == []
     people = (leaver, stayer, scanned)
