@@ -112,3 +112,16 @@ def test_an_unknown_path_under_the_language_gets_its_404(site: PublicSite) -> No
     status, _, body = site.get("/he/nope")
     assert status == 404
     assert b'dir="rtl"' in body
+
+
+def test_the_form_signs_up_in_a_real_browser_and_answers_in_the_pages_language(
+    site: PublicSite, browser: Browser
+) -> None:
+    browser.open(site.base_url + "/he", javascript=False)
+    honeypot = browser.driver.find_element("id", "website")
+    assert not honeypot.is_displayed()  # people never see it
+    browser.driver.find_element("id", "email").send_keys("lezer@buiten.test")
+    browser.driver.find_element("css selector", "form.subscribe button").click()
+    assert (browser.html_lang(), _direction(browser)) == ("he", "rtl")
+    assert pseudo("Check your mail") in browser.text()
+    assert serious(browser.axe()) == []
