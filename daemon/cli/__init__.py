@@ -25,6 +25,7 @@ from daemon.cli import (
     commands_mail,
     commands_plan,
     commands_preview,
+    commands_privacy,
     commands_run,
 )
 from daemon.cli.usage import BilingualParser, describe_subcommands, installed_version
@@ -36,6 +37,7 @@ EXIT_USAGE = 2
 _COMMAND_MODULES = (
     commands_config,
     commands_init,
+    commands_privacy,
     commands_plan,
     commands_items,
     commands_run,

@@ -10,7 +10,7 @@ from daemon.config import checks, sections
 from daemon.config.lines import KeyLines
 from daemon.config.plans import check_plan, read_plan
 from daemon.config.reader import Source, Table, bilingual
-from daemon.config.schema import AgreementsConfig, Config, Partner, SeriesConfig
+from daemon.config.schema import AgreementsConfig, Config, Partner, PrivacyConfig, SeriesConfig
 from daemon.config.syntax import syntax_error
 from daemon.errors import ConfigError
 from daemon.model import Kind, Offset, Series, SeriesId, SeriesRules
@@ -87,6 +87,7 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
     agreements = top.table("agreements")
     matrix, mail = top.table("matrix"), top.table("mail")
     caldav, http = top.table("caldav"), top.table("http")
+    privacy = top.table("privacy")
     return Config(
         path=top.source.path.absolute(),
         timezone=tz,
@@ -100,6 +101,7 @@ def _read_top(top: Table, state_dir_override: Path | None) -> Config:
         mail=None if mail is None else sections.read_mail(mail),
         caldav=None if caldav is None else sections.read_caldav(caldav, series),
         http=None if http is None else sections.read_http(http, with_mail=mail is not None),
+        privacy=PrivacyConfig() if privacy is None else sections.read_privacy(privacy),
         source=top.source,
     )
 

@@ -158,6 +158,15 @@ class HttpConfig:
     locale_dir: Path | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """``[privacy]``: how long Wijkbode keeps what people sent (docs/privacy.md)."""
+
+    # ``privacy purge`` drops the documents of meetings that started more than this many
+    # years ago (the items stay); None: documents are kept until removed by hand.
+    keep_documents_years: int | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration, checked. ``series`` keeps the file's order."""
@@ -174,6 +183,7 @@ class Config:
     mail: MailConfig | None = None
     caldav: CaldavConfig | None = None
     http: HttpConfig | None = None
+    privacy: PrivacyConfig = PrivacyConfig()
     source: Source | None = field(default=None, compare=False, repr=False)
 
     def where(self, key_path: str) -> str:

@@ -18,6 +18,7 @@ from daemon.config.schema import (
     MailConfig,
     MailLimits,
     MatrixConfig,
+    PrivacyConfig,
     SeriesConfig,
     SmtpConfig,
 )
@@ -248,6 +249,15 @@ def _page_languages(table: Table, locale_dir: Path | None) -> tuple[str, ...]:
                 ),
             )
     return found
+
+
+def read_privacy(table: Table) -> PrivacyConfig:
+    keep = table.has("keep_documents_years")
+    config = PrivacyConfig(
+        keep_documents_years=table.integer("keep_documents_years", 0, minimum=1) if keep else None
+    )
+    table.finish()
+    return config
 
 
 def _read_imap(table: Table) -> ImapConfig:

@@ -13,6 +13,7 @@ from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
 from daemon.store.mail import MailQueries
 from daemon.store.planning import PlanningQueries
+from daemon.store.privacy import PrivacyQueries
 from daemon.store.public import PublicQueries
 from daemon.store.subscribers import SubscriberQueries
 
@@ -25,6 +26,7 @@ class Tx(
     FeedQueries,
     PublicQueries,
     PlanningQueries,
+    PrivacyQueries,
     DownloadQueries,
     DecisionQueries,
     SubscriberQueries,
