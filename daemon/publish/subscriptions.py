@@ -25,7 +25,7 @@ from html import escape
 from typing import Final
 from urllib.parse import quote
 
-from daemon.i18n import Translator, bilingual
+from daemon.i18n import Translator, bilingual, native_name
 from daemon.ports.outbox import MailOut, message_id_for
 from daemon.store.subscribers import Subscriber
 
@@ -114,11 +114,14 @@ def confirmation_mail(
 
     dutch, english = Translator("nl", t.tz), Translator("en", t.tz)
     subject = f"{dutch('Confirm your subscription')} / {english('Confirm your subscription')}"
+    text = bilingual(render, t.tz)
+    if t.language not in ("nl", "en"):  # signed up on a page in a further language: it too
+        text += f"\n\n— {native_name(t.language)} —\n{render(t)}"
     key = confirmation_key(subscriber_id, token)
     return MailOut(
         to=(destination_of(subscriber_id),),
         subject=subject,
-        text=bilingual(render, t.tz),
+        text=text,
         message_id=message_id_for(key, domain),
         auto_submitted="auto-generated",
     )

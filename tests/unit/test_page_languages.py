@@ -161,3 +161,19 @@ def test_the_folder_has_a_page_for_each_language_right_to_left_where_written_so(
     assert '<section class="folder" lang="ar" dir="rtl">' in html
     assert "https://wijk.example.org/ar" in html
     assert "التاريخ" in html
+
+
+def test_a_sign_up_on_a_further_languages_page_gets_its_confirmation_in_it_too(
+    tmp_path: Path,
+) -> None:
+    from daemon.publish.subscriptions import SubscriptionLinks, confirmation_mail
+
+    catalogs = str(_catalog(tmp_path, "ar", {"Confirm your subscription": "أكد اشتراكك"}))
+    links = SubscriptionLinks("https://wijk.example.org")
+    mail = confirmation_mail(
+        3, "t" * 43, links, "wijk.example.org", Translator("ar", AMS, catalogs)
+    )
+    assert mail.text.index("— English —") < mail.text.index("— العربية —")
+    assert mail.text.count("https://wijk.example.org/subscribe/confirm?t=" + "t" * 43) == 3
+    dutch = confirmation_mail(3, "t" * 43, links, "wijk.example.org", Translator("nl", AMS))
+    assert "العربية" not in dutch.text
