@@ -4,7 +4,9 @@ Pure. The owner is the first mention: a pill of the formatted body (Element
 shows the display name in the plain body), a Matrix id, or ``@name``. A typed
 ``@name`` is matched against the core room's display names when they are known
 (``members``; "@Bob" finds "Bob (WA)", "@Bob van Dijk" the whole name); a name
-that fits several members, or none, is left as a question. The due
+that fits several members is left as a question, and so is one that fits none
+when the members are everyone who can be named (a room bridged to WhatsApp);
+elsewhere such a name is kept as typed. The due
 date ends the message: it is the rest of the message after one of
 "voor/tot/uiterlijk/op/by/before/until", after ``binnen/within N weken``, or
 after the owner, read WHOLE by :mod:`daemon.chat.dates` (so "eind januari" is
@@ -78,6 +80,9 @@ def parse_agreement(
     problem: Ambiguous | Unknown | None = None
     if owner is None and members:
         owner, problem, text, after_owner = _typed_owner(text, members)
+        if isinstance(problem, Unknown) and not members.complete:
+            # Someone outside the room: kept as typed, as without member names.
+            owner, problem = problem.typed, None
     elif owner is None:
         owner, text, after_owner = _at_name(text)
     due, text, unclear = _due(text, after_owner, received_at, known_series)

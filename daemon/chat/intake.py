@@ -303,7 +303,9 @@ class ChatIntake:
         """The core room's display names, for a typed ``@name`` in an afspraak there."""
         if room_id != self.rooms.core or self.rooms.core is None:
             return None
-        return Names(await self._client.member_names(self.rooms.core))
+        names = await self._client.member_names(self.rooms.core)
+        # In a room bridged to WhatsApp everyone who can be named is a member.
+        return Names(names, complete=room_id in self.bridged)
 
     async def _mark_only(self, event_id: str, room_id: str) -> None:
         async with self._handling(event_id, room_id):

@@ -262,6 +262,10 @@ async def test_a_name_two_members_share_gets_a_question(world: BridgedWorld) -> 
     assert "Wie bedoel je?" in body
     assert "Who do you mean?" in body
     assert not PHONE.search(_all_text(answer))
+    unknown = await world.answer_to(
+        await world.send(world.bob, text("Afspraak: koffie halen @Piet voor 17 december 2099"))
+    )
+    assert "“@Piet” ken ik niet" in unknown["content"]["body"], dump([unknown])
     async with world.bot.store.reading() as tx:
         assert "koffie halen" not in {a.what for a in await tx.open_agreements()}
 

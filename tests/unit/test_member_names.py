@@ -16,7 +16,7 @@ BOB = "@whatsapp_31612345678:wa.example.org"
 BOB2 = "@whatsapp_31687654321:wa.example.org"
 ANNA = "@whatsapp_31600000001:wa.example.org"
 JAN = "@jan:example.org"
-MEMBERS = Names({BOB: "Bob (WA)", ANNA: "Anna de Vries (WA)", JAN: "Jan"})
+MEMBERS = Names({BOB: "Bob (WA)", ANNA: "Anna de Vries (WA)", JAN: "Jan"}, complete=True)
 
 
 def test_a_member_is_shown_by_display_name() -> None:
@@ -89,7 +89,7 @@ def test_afspraak_with_unknown_name_asks_bilingually() -> None:
 
 
 def test_afspraak_with_ambiguous_name_asks_which_one() -> None:
-    names = Names({BOB: "Bob (WA)", BOB2: "Bob (WA)"})
+    names = Names({BOB: "Bob (WA)", BOB2: "Bob (WA)"})  # ambiguous asks in any room
     agreement = parse_agreement("Ladder @Bob voor vrijdag", NOW, members=names)
     assert agreement.owner is None
     assert isinstance(agreement.owner_problem, Ambiguous)
@@ -101,3 +101,11 @@ def test_afspraak_with_ambiguous_name_asks_which_one() -> None:
 def test_afspraak_without_known_names_keeps_the_typed_name() -> None:
     agreement = parse_agreement("Ladder @Bob voor vrijdag", NOW)
     assert (agreement.owner, agreement.owner_problem) == ("Bob", None)
+
+
+def test_outside_a_bridged_room_an_unknown_name_is_kept_as_typed() -> None:
+    names = Names({BOB: "Bob (WA)", JAN: "Jan"})  # a plain Matrix room: not complete
+    agreement = parse_agreement("Ladder @Piet voor vrijdag", NOW, members=names)
+    assert (agreement.owner, agreement.owner_problem, agreement.what) == ("Piet", None, "Ladder")
+    assert agreement.due == date(2027, 1, 15)
+    assert parse_agreement("Ladder @Bob voor vrijdag", NOW, members=names).owner == BOB
