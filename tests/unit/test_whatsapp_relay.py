@@ -4,14 +4,16 @@ confirmations, other bots' messages left alone, a pinned poll read as text."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.matrix.pinned_poll import poll_as_message
 from connectors.matrix.send import file_content
 from daemon.chat.actions import pinned_title
-from daemon.chat.intake import for_other_bots
+from daemon.chat.intake import ChatIntakeSettings, for_other_bots
 from daemon.chat.replies import FiledFacts, short_filed_reply
+from daemon.config import parse_config
 from daemon.filing.submission import Filed, FilingRules
 from daemon.model import Document, DocumentHash, Item, ItemId, Kind, Meeting, MeetingId, SeriesId
 from daemon.ports.chat import OutgoingChat
@@ -146,3 +148,42 @@ def test_a_pinned_poll_of_either_form_files_its_question() -> None:
 def test_something_else_is_no_poll() -> None:
     assert poll_as_message(poll_source("m.room.message", {"body": "x"}), "!r", False) is None
     assert poll_as_message(poll_source("m.poll.start", {"m.poll": {}}), "!r", False) is None
+
+
+MATRIX = """\
+[series.wijkalliantie]
+[series.wijkalliantie.plan]
+dates = [2027-04-06T19:30:00]
+
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@wijkbode:example.org"
+access_token_env = "WB_TOKEN"
+core_room = "!portal:example.org"
+"""
+
+
+def _intake(extra: str) -> ChatIntakeSettings:
+    config = parse_config(MATRIX + extra, Path("/srv/wijkbode/wijkbode.toml"))
+    return ChatIntakeSettings.from_config(config)
+
+
+def test_the_bridge_settings_reach_the_chat_intake() -> None:
+    settings = _intake(
+        'bridged_rooms = ["!portal:example.org"]\n'
+        'ignore_users = ["@whatsappbot:example.org"]\n'
+        'ignore_prefixes = ["!wa", "!other"]\n'
+    )
+    assert settings.bridged_rooms == ("!portal:example.org",)
+    assert settings.ignores("@whatsappbot:example.org", "hallo")
+    assert settings.ignores("@jan:example.org", "!other ding")
+
+
+def test_by_default_only_the_bridges_own_commands_are_passed_over() -> None:
+    settings = _intake("")
+    assert (settings.bridged_rooms, settings.ignore_prefixes, settings.ignore_users) == (
+        (),
+        ("!wa",),
+        (),
+    )
+    assert not _intake("ignore_prefixes = []\n").ignores("@jan:example.org", "!wa set-relay")
