@@ -215,6 +215,22 @@ class MatrixChatClient:
         with translated(f"join {room_id}"):
             check(await self._nio.join(room_id), f"join {room_id}")
 
+    async def open_direct(self, user_id: str) -> str:
+        # A trusted private chat, marked direct, so the member's client lists it with
+        # their other direct chats; not encrypted: the bot could not share its keys
+        # before the member joined, and a reminder says no more than the core room hears.
+        with translated(f"direct chat with {user_id}"):
+            answer = check(
+                await self._nio.room_create(
+                    name="Wijkbode",
+                    is_direct=True,
+                    invite=[user_id],
+                    preset=nio.RoomPreset.trusted_private_chat,
+                ),
+                f"direct chat with {user_id}",
+            )
+        return str(answer.room_id)
+
     async def members(self, room_id: str) -> frozenset[str]:
         with translated(f"members of {room_id}"):
             answer = check(await self._nio.joined_members(room_id), f"members of {room_id}")

@@ -201,6 +201,11 @@ class ChatClient(Protocol):
     async def join(self, room_id: str) -> None:
         """Join (accept an invite to) a room."""
 
+    async def open_direct(self, user_id: str) -> str:
+        """Make a private room with ``user_id`` invited as a direct chat; its room id.
+
+        Every call makes a new room: the caller remembers the one it opened."""
+
     async def members(self, room_id: str) -> frozenset[str]:
         """User ids of the room's joined members."""
 

@@ -72,7 +72,7 @@ from daemon.rules.moments import (
     MEETING_REMINDER,
     deadline,
 )
-from daemon.rules.names import Names
+from daemon.rules.names import Names, has_phone_number
 from daemon.rules.visibility import (
     ItemState,
     MeetingState,
@@ -274,12 +274,21 @@ def owner_address(owner: str) -> str | None:
 def agreement_destinations(
     targets: Targets, moment: str = AGREEMENT_OVERDUE, owner: str = ""
 ) -> dict[ChannelName, tuple[str, ...]]:
-    """A reminder goes to an owner known by address by mail (when mail is configured),
-    else to the core group's room naming the owner; the overdue report to the room."""
+    """A reminder goes to its owner: a member (a Matrix id) in a direct chat, an owner
+    known by address by mail (when mail is configured); any other owner is named in
+    the core group's room. The overdue report goes to the room."""
     address = owner_address(owner)
     if moment == AGREEMENT_REMINDER and address and targets.reply_address:
         return {ChannelName.MAIL: (address,)}
+    if moment == AGREEMENT_REMINDER and targets.core_room and owner_member(owner):
+        return {ChannelName.MATRIX: (owner,)}
     return {ChannelName.MATRIX: (targets.core_room,)} if targets.core_room else {}
+
+
+def owner_member(owner: str) -> bool:
+    """An owner Wijkbode can write to directly: a Matrix id, not a bridged phone number
+    (a WhatsApp puppet's direct chat would start a chat on their phone)."""
+    return owner.startswith("@") and ":" in owner and not has_phone_number(owner)
 
 
 def meeting_effects(
@@ -317,7 +326,7 @@ def agreement_effects(job: Job, agreement: Agreement, context: FireContext) -> l
         context.tz,
         context.names,
         channel=_CHANNEL_KIND[job.channel],
-        to_owner=job.channel is ChannelName.MAIL,
+        to_owner=destinations != (context.targets.core_room,),
         sender=context.targets.sender,
     )
     return [_effect(job, d, message, context, None) for d in destinations]

@@ -62,7 +62,7 @@ async def build_components(
     health = Health()  # each part's last success and the counters, for /healthz and /metrics
     matrix = _matrix(config, store, resources, health)
     public = await _public_site(config, store, clock, resources, health)
-    channels = await _channels(config, store, resources, matrix)
+    channels = await _channels(config, store, resources, matrix, clock)
     if public is not None:
         channels.append(public.channel)
     # A channel that can deliver to several destinations at once says how many (SMTP
@@ -121,11 +121,18 @@ def _after_filing(
 
 
 async def _channels(
-    config: Config, store: Store, resources: AsyncExitStack, matrix: MatrixParts | None = None
+    config: Config,
+    store: Store,
+    resources: AsyncExitStack,
+    matrix: MatrixParts | None = None,
+    clock: Clock | None = None,
 ) -> list[Channel]:
     channels: list[Channel] = []
     if matrix is not None:
-        channels.append(matrix.channel)
+        from daemon.engine.direct_chat import DirectChat
+
+        # An afspraak's reminder to a member goes to the direct chat opened with them.
+        channels.append(DirectChat(matrix.channel, matrix.client, store, clock or SystemClock()))
     if config.mail is not None:
         channels.append(_smtp_channel(config, store, resources))
     if config.caldav is not None:

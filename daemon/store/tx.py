@@ -8,6 +8,7 @@ from __future__ import annotations
 from daemon.store.chat import ChatQueries
 from daemon.store.core import CoreQueries
 from daemon.store.decisions import DecisionQueries
+from daemon.store.direct_rooms import DirectRoomQueries
 from daemon.store.downloads import DownloadQueries
 from daemon.store.engine import EngineQueries
 from daemon.store.feed import FeedQueries
@@ -30,5 +31,6 @@ class Tx(
     DownloadQueries,
     DecisionQueries,
     SubscriberQueries,
+    DirectRoomQueries,
 ):
     """All typed queries, bound to the connection of one open transaction."""

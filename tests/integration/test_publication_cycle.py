@@ -142,7 +142,7 @@ async def test_a_full_cycle_of_a_wijkalliantie_and_a_bewonersbijeenkomst(
     # Before the cycle: an agendapunt and a stuk for the wijkalliantie, two afspraken.
     await file_item(runner, "agendapunt", "Bankjes in het park", "2027-02-01T10:00")
     await file_item(runner, "stuk", "Jaarverslag 2026", "2027-02-01T11:00")
-    await add_agreements(runner)
+    await add_agreements(runner, world.chat.member)
     try:
         runner.start()
         await runner.wait_running()
@@ -167,6 +167,7 @@ async def test_a_full_cycle_of_a_wijkalliantie_and_a_bewonersbijeenkomst(
     await assert_everything_arrived_once(world, effects)
     assert_nothing_that_should_not(schedule, effects, world)
     assert_the_moved_meeting_at_its_new_moments(schedule, effects)
+    await assert_the_member_was_reminded_in_a_direct_chat(runner, world, effects)
     await assert_the_content(world, effects)
 
 
@@ -181,8 +182,9 @@ async def file_item(runner: DaemonRunner, kind: str, title: str, at: str | None)
     assert result.returncode == 0, result.stderr
 
 
-async def add_agreements(runner: DaemonRunner) -> None:
-    """One open afspraak due on the kerngroep's day, one closed as "kan niet"."""
+async def add_agreements(runner: DaemonRunner, member: str) -> None:
+    """Afspraken due on the kerngroep's day, of an owner by mail (A-1) and of a member of
+    the core room (A-3), and one closed as "kan niet" (A-2)."""
     store = await Store.open(runner.state_dir, create=True)
     try:
         async with store.transaction() as tx:
@@ -191,6 +193,7 @@ async def add_agreements(runner: DaemonRunner) -> None:
             await tx.close_agreement(
                 cannot.id, AgreementStatus.CANNOT, "De regeling is gestopt.", START
             )
+            await tx.add_agreement("Zaal boeken", member, date(2027, 3, 1), START)
     finally:
         await store.close()
 
@@ -219,11 +222,15 @@ def assert_every_moment_handled_once(schedule: dict[str, dict[str, Any]]) -> Non
     for key in W_EMPTY:
         assert schedule[key]["status"] == "skipped", schedule[key]
         assert "leeg addendum" in schedule[key]["note"], schedule[key]
-    # The afspraak's reminders went to its owner by mail; its overdue report to the room.
-    assert sorted(k.split("/", 2)[2] for k in agreement if k in fired) == [
-        "agreement_overdue/matrix",
-        "agreement_reminder/1d/mail",
-        "agreement_reminder/7d/mail",
+    # An afspraak's reminders went to its owner, by mail (A-1) or in a direct chat (A-3);
+    # the overdue reports to the room.
+    assert sorted(k for k in agreement if k in fired) == [
+        "agreement/1/agreement_overdue/matrix",
+        "agreement/1/agreement_reminder/1d/mail",
+        "agreement/1/agreement_reminder/7d/mail",
+        "agreement/3/agreement_overdue/matrix",
+        "agreement/3/agreement_reminder/1d/matrix",
+        "agreement/3/agreement_reminder/7d/matrix",
     ]
 
 
@@ -353,6 +360,37 @@ async def assert_the_content(world: World, effects: list[Effect]) -> None:
     assert closing.startswith("De agenda van Wijkalliantie op dinsdag 9 maart 2027, 19:30 is")
     moved = core[f"job/{B}/moved_notice/0/matrix/{world.chat.core_alias}"]
     assert "donderdag 18 maart 2027, 19:00" in moved
+
+
+async def assert_the_member_was_reminded_in_a_direct_chat(
+    runner: DaemonRunner, world: World, effects: list[Effect]
+) -> None:
+    """One direct chat, opened for the first reminder and used again for the second."""
+    chat = world.chat
+    assert chat is not None
+    store = await Store.open(runner.state_dir)
+    try:
+        async with store.reading() as tx:
+            room = await tx.direct_room(chat.member)
+    finally:
+        await store.close()
+    assert room is not None
+    reminders = [e for e in effects if e.key.startswith("job/agreement/3/agreement_reminder/")]
+    assert {e.destination for e in reminders} == {chat.member}
+    quoted = urllib.parse.quote(room, safe="")
+    await chat.synapse.client_api(
+        "POST", f"/_matrix/client/v3/rooms/{quoted}/join", chat.member_token, {}
+    )
+    chat.rooms.setdefault(room, room)
+    seen = await bodies(chat, room)
+    assert sorted(seen) == sorted(e.key for e in reminders)
+    for text in seen.values():
+        assert text.startswith("Herinnering: je afspraak A-3 “Zaal boeken” moet af zijn op ")
+        assert "!klaar A-3" in text
+    # Nothing of it in the core room: the room hears the overdue report only.
+    core = await bodies(chat, chat.core_alias)
+    assert not [k for k in core if "/agreement/3/agreement_reminder/" in k]
+    assert any("/agreement/3/agreement_overdue/" in k for k in core)
 
 
 async def bodies(chat: ChatSide, alias: str) -> dict[str, str]:

@@ -345,7 +345,7 @@ def agreement(
     )  # fmt: skip
 
 
-def test_an_owner_known_by_address_gets_the_reminder_by_mail_the_room_the_overdue_report() -> None:
+def test_the_owner_gets_the_reminder_by_mail_or_direct_chat_the_room_the_overdue_report() -> None:
     owner = "piet@example.org"
     assert agreement_destinations(TARGETS, AGREEMENT_REMINDER, owner) == {
         ChannelName.MAIL: (owner,)
@@ -353,7 +353,19 @@ def test_an_owner_known_by_address_gets_the_reminder_by_mail_the_room_the_overdu
     assert agreement_destinations(TARGETS, AGREEMENT_OVERDUE, owner) == {
         ChannelName.MATRIX: (CORE,)
     }
+    # A member gets it in a direct chat (the destination is their id); a bridged phone
+    # number, or a plain name, is named in the core room instead.
     assert agreement_destinations(TARGETS, AGREEMENT_REMINDER, "@bob:wijk.example.org") == {
+        ChannelName.MATRIX: ("@bob:wijk.example.org",)
+    }
+    puppet = "@whatsapp_31612345678:wijk.example.org"
+    assert agreement_destinations(TARGETS, AGREEMENT_REMINDER, puppet) == {
+        ChannelName.MATRIX: (CORE,)
+    }
+    assert agreement_destinations(TARGETS, AGREEMENT_REMINDER, "Bob") == {
+        ChannelName.MATRIX: (CORE,)
+    }
+    assert agreement_destinations(TARGETS, AGREEMENT_OVERDUE, "@bob:wijk.example.org") == {
         ChannelName.MATRIX: (CORE,)
     }
     due = date(2027, 3, 5)
