@@ -6,9 +6,10 @@ link scanner confirms nobody) -> confirm -> the clock at T-28d of a bewonersbije
 the announcement arrives, to each subscriber alone, with List-Unsubscribe and
 List-Unsubscribe-Post -> the RFC 8058 one-click POST -> the meeting moves: the notice,
 and at T-2d the reminder, reach the residents' list and the subscriber who stayed, never
-the one who left, whose address is gone from the database's files. Along the way: the honeypot drops a bot's sign-up, the
-rate limits refuse per client address and for everyone, no mail shows another
-subscriber's address, and no address is in the daemon's log or the outbox listing.
+the one who left, whose address is gone from the database's files. Along the way: the
+honeypot drops a bot's sign-up, the rate limits refuse per client address and for
+everyone, no mail shows another subscriber's address, and no address is in the daemon's
+log or the outbox listing.
 """
 
 from __future__ import annotations
