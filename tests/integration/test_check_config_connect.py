@@ -3,6 +3,7 @@ connection tested, each failure produced for real and worded plainly, exit 0 / 1
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import replace
@@ -163,3 +164,36 @@ async def test_an_unreadable_secret_is_a_config_problem(tmp_path: Path, setup: S
     assert "Traceback" not in output
     [imap] = problem_lines(output, "imap")
     assert "het wachtwoord of token voor" in imap
+
+
+async def test_an_encrypted_room_and_the_bots_device(
+    tmp_path: Path, setup: Setup, synapse: SynapseServer
+) -> None:
+    token = await synapse.login(setup.bot, setup.bot_password)
+    encrypted = await create_room(synapse, token, encrypted=True)
+    broken = replace(setup, rooms=[encrypted])
+    # No device of the daemon yet: said, not a failure.
+    code, output = check(tmp_path, broken)
+    assert code == 0, output
+    assert f"kamer {encrypted} is versleuteld; het apparaat van de bot ontstaat" in output
+    # The daemon's device exists (its credentials in the state directory) but nobody
+    # cross-signed it: a warning that names the device.
+    who = await synapse.client_api("GET", "/_matrix/client/v3/account/whoami", token)
+    matrix_dir = tmp_path / "etc" / "state" / "matrix"
+    matrix_dir.mkdir(parents=True)
+    (matrix_dir / "credentials.json").write_text(
+        json.dumps(
+            {
+                "homeserver": setup.homeserver,
+                "user_id": setup.bot,
+                "device_id": who["device_id"],
+                "access_token": token,
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, output = check(tmp_path, broken)
+    assert code == 0, output
+    [note] = [line for line in output.splitlines() if "LET OP/NOTE" in line]
+    assert f"kamer {encrypted} is versleuteld en het apparaat van de bot is niet" in note
+    assert who["device_id"] in output

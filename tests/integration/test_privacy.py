@@ -5,8 +5,11 @@ neither the address nor the name, and the items are still there."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest_asyncio
@@ -68,6 +71,17 @@ async def test_forget_leaves_no_trace_in_the_state_directory(
     await captured_mail.wait_for(lambda m: ADDRESS in str(m["To"]))
     items_before = await world.items()
     assert len(items_before) == 3
+    now = datetime.now(UTC)
+    async with world.store.transaction() as tx:  # she also reads the residents' mail
+        await tx.add_subscriber(
+            address=ADDRESS,
+            address_hash=hashlib.sha256(ADDRESS.encode()).hexdigest(),
+            language="nl",
+            confirm_hash=hashlib.sha256(b"bevestig").hexdigest(),
+            confirm_expires=now + timedelta(days=2),
+            unsubscribe_token=secrets.token_urlsafe(32),
+            now=now,
+        )
     state = world.config.state_dir
     assert files_containing(state, ADDRESS, NAME), "the search must find them before"
     # As a running daemon's checkpoints do: the rows reach the database file itself, so
@@ -81,7 +95,7 @@ async def test_forget_leaves_no_trace_in_the_state_directory(
     held = json.loads(shown.stdout)
     assert NAME in held["names"]
     tables = {record["table"] for record in held["records"]}
-    assert {"items", "outbox", "mail_handled"} <= tables
+    assert {"items", "outbox", "mail_handled", "subscribers"} <= tables
     [signed] = [r for r in held["records"] if r["table"] == "items" and "text" in r["values"]]
     assert NAME in signed["values"]["text"]
 
@@ -97,6 +111,9 @@ async def test_forget_leaves_no_trace_in_the_state_directory(
     assert sorted(i.title for i in mine) == ["Bankjes", "Speeltuin"]
     assert all(NAME not in i.text for i in mine)
     assert [i.submitter for i in items_after if i.title == "Bomen"] == [OTHER]
+    async with world.store.reading() as tx:
+        assert await tx.mentions("verwijderd-1") != []
+        assert [m for m in await tx.mentions("") if m.table == "subscribers"] == []
     receipts = await world.effects(ChannelName.MAIL)
     assert {tuple(e.payload.to_dict()["to"]) for e in receipts} >= {("verwijderd-1",), (OTHER,)}
 
