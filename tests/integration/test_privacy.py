@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest_asyncio
 from mailintake import MailWorld, meetings_from_now, message, open_world
 
+from daemon.config import parse_config
+from daemon.engine.plan_sync import sync_plan
+from daemon.model import ItemStatus, Kind
 from daemon.ports.outbox import ChannelName
+from daemon.store import Store
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import CaptureView, SmtpRelay
 from tests.integration.clitools import wijkbode
@@ -122,3 +126,66 @@ async def test_forget_leaves_no_trace_in_the_state_directory(
     assert "Er wordt niets bewaard over" in again.stdout
     second = wijkbode("--config", config, "privacy", "forget", OTHER)
     assert "is nu verwijderd-2" in second.stdout
+
+
+PLAN = """\
+timezone = "Europe/Amsterdam"
+state_dir = "state"
+default_series = "wijkalliantie"
+
+[series.wijkalliantie.plan]
+dates = [2019-01-15T19:30:00, 2030-01-15T19:30:00]
+
+[privacy]
+keep_documents_years = 3
+"""
+
+
+async def test_purge_removes_the_documents_of_old_meetings(tmp_path: Path) -> None:
+    path = tmp_path / "wijkbode.toml"
+    path.write_text(PLAN, encoding="utf-8")
+    config = parse_config(PLAN, path)
+    store = await Store.open(config.state_dir)
+    now = datetime.now(UTC)
+    await sync_plan(store, config, now)
+    hashes = []
+    async with store.transaction() as tx:
+        old, new = sorted(await tx.meetings(), key=lambda m: m.start)
+        for meeting, content in ((old, b"%PDF notulen 2019"), (new, b"%PDF begroting 2030")):
+            item = await tx.add_item(
+                kind=Kind.STUK, title=f"Stuk {meeting.id}", submitter="iemand@buurt.test",
+                received_at=now, meeting_id=meeting.id, late=False, decision_ready=True,
+                status=ItemStatus.FILED, source="mail",
+            )  # fmt: skip
+            sha = await store.documents.put(content)
+            await tx.add_document(sha, "application/pdf", len(content))
+            await tx.attach_document(item.id, sha, "stuk.pdf", 1, added_at=now)
+            hashes.append(sha)
+    await store.close()
+
+    result = wijkbode("--config", str(path), "privacy", "purge")
+    assert result.returncode == 0, result.stderr
+    assert "1 bestanden verwijderd" in result.stdout
+    documents = config.state_dir / "documents"
+    assert not (documents / hashes[0][:2] / hashes[0]).exists()
+    assert (documents / hashes[1][:2] / hashes[1]).exists()
+    store = await Store.open(config.state_dir, create=False)
+    try:
+        async with store.reading() as tx:
+            items = [i for m in await tx.meetings() for i in await tx.items_for_meeting(m.id)]
+    finally:
+        await store.close()
+    assert sorted((i.title, len(i.documents)) for i in items) == [
+        (f"Stuk {old.id}", 0),
+        (f"Stuk {new.id}", 1),
+    ]
+
+
+async def test_purge_without_a_retention_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "wijkbode.toml"
+    path.write_text(PLAN.replace("keep_documents_years = 3", ""), encoding="utf-8")
+    result = wijkbode("--config", str(path), "privacy", "purge")
+    assert result.returncode == 2
+    assert "geen bewaartermijn ingesteld" in result.stderr
+    assert "(no retention set" in result.stderr
+    assert "Traceback" not in result.stderr
