@@ -15,6 +15,7 @@ bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -33,6 +34,14 @@ CANCELLED_PREFIX = "Afgelast / Cancelled: "
 # keeps a single VTIMEZONE per TZID, so all events must carry the same one.
 TIMEZONE_FIRST_DATE = date(2000, 1, 1)
 TIMEZONE_LAST_DATE = date(2100, 1, 1)
+# RFC 5545 TEXT allows no control character but HTAB; icalendar escapes line breaks
+# (as \n) but passes the others, which strict parsers then refuse for the whole feed.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def ical_text(text: str) -> str:
+    """``text`` as an iCalendar TEXT value may hold it: line breaks as LF, no other control."""
+    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +60,11 @@ class EventFacts:
         """The facts ``write`` puts on the calendar, times in ``tz``."""
         cancelled = write.action == "cancel"
         return cls(
-            summary=f"{CANCELLED_PREFIX}{write.summary}" if cancelled else write.summary,
+            summary=ical_text(f"{CANCELLED_PREFIX}{write.summary}" if cancelled else write.summary),
             start=local_time(write.start, tz),
             end=local_time(write.end, tz),
-            location=write.location,
-            description=write.description,
+            location=ical_text(write.location),
+            description=ical_text(write.description),
             status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
         )
 

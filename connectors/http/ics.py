@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, vDuration, vText, vUri
 
-from connectors.ics import PRODID, build_event, vtimezone
+from connectors.ics import PRODID, build_event, ical_text, vtimezone
 from daemon.ports.outbox import CalendarWrite
 from daemon.ports.public import PublicMeeting
 
@@ -47,8 +47,9 @@ def feed_ics(meetings: Sequence[PublicMeeting], info: FeedInfo) -> bytes:
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", "PUBLISH")
-    calendar.add("NAME", vText(info.name))
-    calendar.add("X-WR-CALNAME", vText(info.name))
+    name = ical_text(info.name)
+    calendar.add("NAME", vText(name))
+    calendar.add("X-WR-CALNAME", vText(name))
     calendar.add("X-WR-TIMEZONE", info.tz.key)
     calendar.add("REFRESH-INTERVAL", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))

@@ -40,6 +40,11 @@ def parse_config(text: str, path: Path, *, state_dir_override: Path | None = Non
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise syntax_error(str(path), error, lines) from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError(
+            f"{path}: "
+            + bilingual("te diep geneste lijsten of tabellen", "arrays or tables nested too deeply")
+        ) from None
     top = Table(data, "", Source(path, lines))
     config = _read_top(top, state_dir_override)
     top.finish()  # a misspelt key first: it may be why a check below fails
