@@ -32,7 +32,7 @@ from daemon.chat.decision_requests import (
     is_close_now,
     item_ref,
 )
-from daemon.chat.replies import Reply, Untrusted, bilingual_reply, item_label, line_reply
+from daemon.chat.replies import Reply, Say, Untrusted, bilingual_reply, item_label, line_reply
 from daemon.engine.polls import (
     DATE,
     DECISION,
@@ -41,14 +41,24 @@ from daemon.engine.polls import (
     record_response,
     start_poll,
 )
+from daemon.engine.scheduler import materialise
 from daemon.i18n import Translator, mark
 from daemon.model import Item, ItemId, Meeting, SeriesId
 from daemon.ports.chat import ChatPollResponse
-from daemon.publish.decisions import DecisionRow, date_poll, decision_list, decision_poll
+from daemon.ports.outbox import ChannelName, NewEffect
+from daemon.publish.decisions import (
+    DecisionRow,
+    advice_request_key,
+    advice_request_mail,
+    date_poll,
+    decision_list,
+    decision_poll,
+)
 from daemon.publish.decisions import result_line as _result_line
 from daemon.rules.assignment import utc
 from daemon.rules.decisions import Readiness, advice_due, may_decide, tally
 from daemon.store import Tx
+from daemon.store.decisions import StoredAdvice, StoredDecision
 
 if TYPE_CHECKING:
     from daemon.config.schema import Config
@@ -86,6 +96,7 @@ NO_DECISION = mark("There is no decision on {number} yet.")
 NOT_ADOPTED = mark("{number} was not adopted; there is nothing to carry out.")
 ADVICE_EXISTS = mark("The decision on {number} is already a non-binding advice to {partner}.")
 UNKNOWN_PARTNER = mark("I do not know the partner “{partner}”. Known partners: {known}.")
+ADVICE_MAILED = mark("{partner} is asked by mail ({address}) for the motivated answer.")
 ADVICE_RECORDED = mark(
     "The decision on {number} is now a non-binding advice: {partner} owes a motivated answer "
     "by {due}."
@@ -321,16 +332,62 @@ async def _advice(
     decided_on = decision.decided_at.astimezone(settings.tz).date()
     later = await tx.meetings(series) if series else []
     due = advice_due(decided_on, later, settings.tz)
-    await tx.add_advice(
+    # Tracked like an afspraak: its reminders and overdue report come from the scheduler.
+    agreement = await tx.add_agreement(
+        f"gemotiveerd antwoord op niet-bindend advies {number} (motivated answer to a "
+        f"non-binding advice): {item.title}"[:500],
+        address or name,
+        due,
+        now,
+        item.meeting,
+    )
+    advice = await tx.add_advice(
         decision=decision.id,
         partner=name,
         address=address,
         due=due,
         requested_by=origin.sender,
         requested_at=now,
+        agreement=agreement.id,
     )
-    day = Translator("nl", settings.tz).day(due)
-    return _say(ADVICE_RECORDED, settings, number=number, partner=Untrusted(name, 80), due=day)
+    await materialise(tx, await tx.meetings(), await tx.open_agreements(), settings.engine, now)
+    mailed = await _request_motivation(tx, item, decision, advice, settings, now)
+    who = Untrusted(name, 80)
+
+    def render(_: Say) -> list[str]:
+        lines = [_(ADVICE_RECORDED, number=number, partner=who, due=_.day(due))]
+        if mailed:
+            lines.append(_(ADVICE_MAILED, partner=who, address=Untrusted(address or "", 120)))
+        return lines
+
+    return bilingual_reply(render, settings.tz)
+
+
+async def _request_motivation(
+    tx: Tx,
+    item: Item,
+    decision: StoredDecision,
+    advice: StoredAdvice,
+    settings: ChatSettings,
+    now: datetime,
+) -> bool:
+    """Mail the partner the decision and the request, in the item's mail thread."""
+    if settings.mail_address is None or advice.address is None:
+        return False
+    filing = await tx.filing_mail(item.id)
+    thread = (filing.message_id,) if filing is not None else ()
+    mail = advice_request_mail(
+        item,
+        decision,
+        advice,
+        to=advice.address,
+        domain=settings.mail_address.rpartition("@")[2],
+        thread=thread,
+        tz=settings.tz,
+    )
+    key = advice_request_key(advice.id)
+    await tx.enqueue(NewEffect(ChannelName.MAIL, advice.address, key, mail), now=now)
+    return True
 
 
 def _partner(text: str, decisions: DecisionSettings) -> tuple[str, str | None] | None:

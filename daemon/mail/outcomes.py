@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from daemon.filing.submission import IncomingDocument, attach_documents, file_submission
+from daemon.mail.advice import answered_advice, file_motivation
 from daemon.mail.effects import Correspondent, announce_item, enqueue_post, enqueue_receipt
 from daemon.mail.notices import reply_post, reply_post_key
 from daemon.mail.settings import IntakeSettings
@@ -66,7 +67,16 @@ class Arrival:
 
 
 async def file_mail(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> HandledMail:
-    """File the mail: as a version of the item its thread names (when allowed), else a new item."""
+    """File the mail: as a version of the item its thread names (when allowed), else a new item.
+
+    A partner's reply to a non-binding advice's request is its motivation instead.
+    """
+    advice = await answered_advice(tx, settings, arrival.understood, arrival.parsed)
+    if advice is not None:
+        item_id = await file_motivation(tx, settings, advice, arrival.parsed, arrival.now)
+        handled = arrival.handled(MailOutcome.IGNORED, item_id, settings.folder)
+        await _finish(tx, settings, handled)
+        return handled
     item = await _thread_item(tx, settings, arrival.understood)
     if item is None:
         handled = await _file_new(tx, settings, arrival)

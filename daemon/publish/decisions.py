@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import Translator, bilingual, mark
 from daemon.model import Item, Meeting
-from daemon.ports.outbox import ChatPoll, ChatPost
+from daemon.ports.outbox import ChatPoll, ChatPost, MailOut, message_id_for
 from daemon.rules.decisions import Counts, Outcome, Party, Vote
 from daemon.safe_text import untrusted, untrusted_html
 from daemon.store.decisions import StoredAdvice, StoredDecision
@@ -47,7 +47,7 @@ _OUTCOMES = {
 }
 _PARTIES = {
     Party.BEWONERS: mark("residents"),
-    Party.PARTNERS: mark("partners"),
+    Party.PARTNERS: mark("partner organisations"),
     Party.ALLEN: mark("all"),
 }
 
@@ -265,3 +265,97 @@ def _advice_lines(advice: StoredAdvice | None, _: Translator) -> list[str]:
 def counts_of(votes: Mapping[str, str]) -> Counts:
     """A poll's votes (member → vote) as counts."""
     return Counts.of(Vote(v) for v in votes.values() if v in DECISION_ANSWERS)
+
+
+# --- non-binding advice: the request to the partner, and its answer ------------------------
+
+
+def advice_request_key(advice_id: int) -> str:
+    """The outbox key (and, by :func:`message_id_for`, the Message-ID) of the request."""
+    return f"advice/{advice_id}/request"
+
+
+def advice_answered_key(advice_id: int) -> str:
+    return f"advice/{advice_id}/answered"
+
+
+def advice_request_mail(
+    item: Item,
+    decision: StoredDecision,
+    advice: StoredAdvice,
+    *,
+    to: str,
+    domain: str,
+    thread: Sequence[str],
+    tz: ZoneInfo,
+) -> MailOut:
+    """The mail asking ``advice.partner`` for a motivated answer by the due date.
+
+    Threaded on the item's mail (``thread``: the Message-IDs it continues), with the
+    item's ``[WB-n]`` tag; a reply to it is the motivation.
+    """
+    title = untrusted(item.title, TITLE_CHARS)
+    partner = untrusted(advice.partner, 80)
+
+    def render(_: Translator) -> str:
+        return "\n\n".join(
+            [
+                _(
+                    "The alliance decided on WB-{number} “{title}”: {result}",
+                    number=item.id,
+                    title=title,
+                    result=result_line(decision, _),
+                ),
+                _(
+                    "{partner} has said it will not or cannot carry out this decision. It is "
+                    "therefore a non-binding advice, which the partner always answers with a "
+                    "motivation.",
+                    partner=partner,
+                ),
+                _(
+                    "Please reply to this mail with your motivated answer by {due}. Your reply "
+                    "is filed with the decision and shown to the core group.",
+                    due=_.day(advice.due),
+                ),
+            ]
+        )
+
+    nl = Translator("nl", tz)
+    en = Translator("en", tz)
+    subject = (
+        f"[WB-{item.id}] {nl('Non-binding advice: motivated answer requested')} / "
+        f"{en('Non-binding advice: motivated answer requested')}"
+    )
+    key = advice_request_key(advice.id)
+    last = thread[-1] if thread else None
+    return MailOut(
+        to=(to,),
+        subject=subject,
+        text=bilingual(render, tz),
+        message_id=message_id_for(key, domain),
+        in_reply_to=last,
+        references=tuple(thread),
+    )
+
+
+def advice_answered_post(
+    item: Item, advice: StoredAdvice, motivation: str, tz: ZoneInfo
+) -> ChatPost:
+    """The core room hears the partner's motivation."""
+    title = untrusted(item.title, TITLE_CHARS)
+
+    def render(_: Translator) -> str:
+        return _(
+            "WB-{number} “{title}”: {partner} answered the non-binding advice: {motivation}",
+            number=item.id,
+            title=title,
+            partner=untrusted(advice.partner, 80),
+            motivation=untrusted(motivation, 2000),
+        )
+
+    body = bilingual(render, tz)
+    html = "".join(
+        f"<p>{untrusted_html(render(Translator(language, tz)), 3000)}</p>"
+        for language in ("nl", "en")
+    )
+    return ChatPost(body=body, html=html)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from daemon.model import ItemId, MeetingId
+from daemon.model import AgreementId, ItemId, MeetingId
 from daemon.store.base import QueriesBase
 from daemon.store.timefmt import (
     date_from_db,
@@ -86,6 +86,7 @@ class StoredAdvice:
     partner: str
     address: str | None
     due: date
+    agreement: AgreementId | None
     requested_by: str
     requested_at: datetime
     motivation: str | None
@@ -291,12 +292,14 @@ class DecisionQueries(QueriesBase):
         due: date,
         requested_by: str,
         requested_at: datetime,
+        agreement: AgreementId | None = None,
     ) -> StoredAdvice:
         cursor = await self._conn.execute(
-            "INSERT INTO advice (decision_id, partner, address, due, requested_by, requested_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO advice (decision_id, agreement_id, partner, address, due, requested_by,"
+            " requested_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 decision,
+                agreement,
                 partner,
                 address,
                 date_to_db(due),
@@ -379,6 +382,7 @@ def _advice(row: sqlite3.Row) -> StoredAdvice:
         partner=str(row["partner"]),
         address=None if row["address"] is None else str(row["address"]),
         due=date_from_db(str(row["due"])),
+        agreement=None if row["agreement_id"] is None else AgreementId(int(row["agreement_id"])),
         requested_by=str(row["requested_by"]),
         requested_at=instant_from_db(str(row["requested_at"])),
         motivation=None if row["motivation"] is None else str(row["motivation"]),

@@ -65,10 +65,12 @@ CREATE INDEX decisions_by_item ON decisions (item_id, id);
 CREATE INDEX decisions_by_meeting ON decisions (meeting_id, id);
 
 -- A decision a partner will not or cannot carry out: a non-binding advice the partner
--- answers with a motivation by ``due`` (tracked like an afspraak).
+-- answers with a motivation by ``due``, tracked as the afspraak ``agreement_id`` (its
+-- reminders and overdue report), closed when the answer comes in.
 CREATE TABLE advice (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     decision_id  INTEGER NOT NULL UNIQUE REFERENCES decisions (id),
+    agreement_id INTEGER REFERENCES agreements (id),
     partner      TEXT NOT NULL CHECK (length(trim(partner)) > 0),
     address      TEXT,
     due          TEXT NOT NULL CHECK (due GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
