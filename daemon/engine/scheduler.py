@@ -495,6 +495,9 @@ class Scheduler:
             names=Names(await tx.member_names()) if overview else Names(),
             polls=tuple(await tx.open_polls()) if overview else (),
             advice=tuple(await tx.all_advice(open_only=True)) if overview else (),
+            previous_start=(
+                await _last_told_start(tx, job) if job.moment == MOVED_NOTICE else None
+            ),
         )
         effects = meeting_effects(job, subject, series, context)
         return await self._with_files(tx, job, subject, series, context, effects)
@@ -525,6 +528,14 @@ class Scheduler:
 def _mint() -> str:
     """A download token: 256 random bits, URL-safe, unguessable."""
     return secrets.token_urlsafe(32)
+
+
+async def _last_told_start(tx: Tx, job: Job) -> datetime | None:
+    """When the job's channel last heard the meeting takes place (its newest fired job)."""
+    fired = _fired_by_channel(
+        j for j in await tx.jobs_of(job.subject_type, job.subject_id) if j.id != job.id
+    ).get(job.channel)
+    return fired[-1].subject_at if fired else None
 
 
 async def _subject(tx: Tx, job: Job) -> catchup.Subject:

@@ -185,6 +185,8 @@ class FireContext:
     # The decisions waiting, for the same overview: open polls, advice owed an answer.
     polls: tuple[StoredPoll, ...] = ()
     advice: tuple[StoredAdvice, ...] = ()
+    # A moved meeting's notice: when the channel was last told it takes place.
+    previous_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,6 +497,11 @@ def meeting_facts(
         agreements=_due_agreements(meeting, context, tz) if kerngroep else (),
         cannot=_cannot_agreements(job, context) if kerngroep else (),
         decisions=_waiting_decisions(context) if kerngroep else (),
+        previous_start=(
+            context.previous_start
+            if moment == MOVED_NOTICE and context.previous_start != meeting.start
+            else None
+        ),
     )
 
 

@@ -359,7 +359,10 @@ async def assert_the_content(world: World, effects: list[Effect]) -> None:
     closing = core[f"job/{W}/agendapunt/15d/matrix/{world.chat.core_alias}"]
     assert closing.startswith("De agenda van Wijkalliantie op dinsdag 9 maart 2027, 19:30 is")
     moved = core[f"job/{B}/moved_notice/0/matrix/{world.chat.core_alias}"]
-    assert "donderdag 18 maart 2027, 19:00" in moved
+    assert moved.startswith(
+        "Verplaatst: Bewonersbijeenkomst is nu op donderdag 18 maart 2027, 19:00"
+    )
+    assert "Eerder gepland op donderdag 11 maart 2027, 19:00." in moved
 
 
 async def assert_the_member_was_reminded_in_a_direct_chat(

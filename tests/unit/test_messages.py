@@ -423,3 +423,19 @@ def test_the_kerngroep_overview_lists_the_decisions_waiting() -> None:
     empty = meeting_effects(reminder, meeting(KERN), KERN, FireContext(AMS, TARGETS))
     assert isinstance(empty[0].payload, ChatPost)
     assert "Besluiten die wachten:\nGeen." in empty[0].payload.body
+
+
+def test_a_moved_notice_says_when_the_meeting_was_planned_before() -> None:
+    before = datetime(2027, 3, 2, 19, 30, tzinfo=AMS)
+    notice = job("moved_notice", ChannelName.MATRIX, START - timedelta(days=20))
+    [effect] = meeting_effects(
+        notice,
+        meeting(KERN),
+        KERN,
+        FireContext(AMS, TARGETS, carried=(CORE,), previous_start=before),
+    )
+    assert isinstance(effect.payload, ChatPost)
+    dutch, english = dutch_and_english(effect.payload.body)
+    assert dutch.startswith("Verplaatst: Kerngroep is nu op dinsdag 9 maart 2027, 17:00")
+    assert "Eerder gepland op dinsdag 2 maart 2027, 19:30." in dutch
+    assert "It was planned for Tuesday 2 March 2027, 19:30." in english
