@@ -11,9 +11,11 @@ after the commit.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.errors import StoreError
 from daemon.store.base import QueriesBase
 from daemon.store.timefmt import instant_to_db
 
@@ -93,10 +95,16 @@ class PrivacyQueries(QueriesBase):
         if not values:
             return
         assignments = ", ".join(f'"{c}" = ?' for c in values)
-        await self._conn.execute(
-            f'UPDATE "{mention.table}" SET {assignments} WHERE rowid = ?',
-            [*values.values(), mention.rowid],
-        )
+        try:
+            await self._conn.execute(
+                f'UPDATE "{mention.table}" SET {assignments} WHERE rowid = ?',
+                [*values.values(), mention.rowid],
+            )
+        except sqlite3.IntegrityError as error:  # a unique value that would become a twin
+            raise StoreError(
+                f"{mention.table} #{mention.rowid}: kan niet herschreven worden: {error} "
+                f"(cannot be rewritten; nothing was changed)"
+            ) from None
 
     async def delete_row(self, table: str, rowid: int) -> None:
         await self._conn.execute(f'DELETE FROM "{table}" WHERE rowid = ?', [rowid])

@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+import pytest
 from store_samples import NOW, file_item, planned_meeting
 
+from daemon.errors import StoreError
 from daemon.model import DocumentHash, ItemStatus, Kind
 from daemon.store import Store
+from daemon.store.privacy import Mention
 
 PDF = "application/pdf"
 OLD = planned_meeting(6, month=1)  # January 2027
@@ -86,3 +89,24 @@ async def test_purge_drops_documents_of_old_meetings_only(store: Store) -> None:
     assert old.title == "Notulen"  # the item itself stays
     assert new is not None
     assert {d.sha256 for d in new.documents} == {SHARED, ONLY_NEW}
+
+
+async def test_a_rewrite_that_would_make_a_unique_value_twice_is_refused(store: Store) -> None:
+    async with store.transaction() as tx:
+        await tx.sync_meetings([NEW], at=NOW)
+        item = await file_item(tx, NEW.id)
+        await tx.link_thread("<jan@buurt.test>", item.id)
+        await tx.link_thread("<verwijderd-1>", item.id)
+    async with store.transaction() as tx:
+        [mention] = await tx.mentions("jan@buurt.test")
+    with pytest.raises(StoreError, match=r"mail_thread_ids #\d+: kan niet herschreven worden"):
+        await _rewrite(store, mention, {"message_id": "<verwijderd-1>"})
+    async with store.reading() as tx:  # rolled back whole
+        assert [m.values["message_id"] for m in await tx.mentions("jan@buurt.test")] == [
+            "<jan@buurt.test>"
+        ]
+
+
+async def _rewrite(store: Store, mention: Mention, values: dict[str, str]) -> None:
+    async with store.transaction() as tx:
+        await tx.rewrite(mention, values)
