@@ -116,6 +116,8 @@ class Series:
     # Its agenda titles are public too (RULES.md; the configuration defaults it per series).
     # Only with ``public``: see daemon.rules.visibility. Left out here: private (fail closed).
     public_agenda: bool = False
+    # RULES.md: in decisions the residents' votes weigh this much (1: equal to partners').
+    resident_weight: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,7 @@ class DecisionSettings:
             p.name.lower(): (p.name, p.addresses[0] if p.addresses else None)
             for p in config.partners
         }
-        return cls(PollSettings(config.timezone), partners)
+        return cls(PollSettings.from_config(config), partners)
 
     def poll_settings(self, settings: ChatSettings) -> PollSettings:
         return self.polls or PollSettings(settings.tz)

@@ -90,6 +90,8 @@ VOTES_UNREADABLE = mark(
 )
 PARTNER_MISSING = mark("Name the partner that will not carry out the decision.")
 TWO_DATES = mark("A date poll needs at least two dates.")
+TOO_MANY_DATES = mark("A date poll has at most 10 dates.")
+MAX_DATES = 10  # a poll's buttons stay readable (and within MSC3381's 20 answers)
 
 _ITEM = re.compile(r"^(?:#|wb-?)?(?P<n>\d{1,9})$", re.I)
 _CLOSE_WORDS = frozenset({"sluit", "close", "closes", "sluiting"})
@@ -160,6 +162,8 @@ def _date_poll(words: list[str]) -> StartDatePoll | Problem:
     meeting, dates = before[0], tuple(before[1:])
     if len(dates) < 2:
         return Problem(TWO_DATES)
+    if len(dates) > MAX_DATES:
+        return Problem(TOO_MANY_DATES)
     return StartDatePoll(meeting, dates, closes)
 
 
@@ -193,7 +197,7 @@ def _pairs(words: list[str]) -> dict[str, int] | None:
     numbers: dict[str, int] = {}
     for word, number in zip(words[::2], words[1::2], strict=True):
         vote = _VOTE_WORDS.get(word)
-        if vote is None or vote in numbers or not number.isdigit():
+        if vote is None or vote in numbers or not re.fullmatch(r"[0-9]{1,6}", number):
             return None
         if int(number) > MAX_VOTES:
             return None

@@ -149,6 +149,7 @@ def _read_series(table: Table, series_id: SeriesId, tz: ZoneInfo) -> SeriesConfi
         default_duration=table.convert("duration", duration, checks.duration),
         default_location=table.text("location", ""),
         public_agenda=_public_agenda(table, series_id, public),
+        resident_weight=table.integer("resident_weight", 1, minimum=1),
     )
     plan_table = table.table("plan")
     plan = read_plan(plan_table, tz)

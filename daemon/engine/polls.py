@@ -69,6 +69,12 @@ class PollSettings:
     # RULES.md: the residents' weight per series (default 1: equal votes).
     resident_weight: Mapping[SeriesId, int] = field(default_factory=dict)
 
+    @classmethod
+    def from_config(cls, config: Config) -> PollSettings:
+        """``[series.<id>] resident_weight`` of each series."""
+        weights = {sid: entry.series.resident_weight for sid, entry in config.series.items()}
+        return cls(config.timezone, weights)
+
     def weights(self, series: SeriesId | None) -> dict[Party, int]:
         resident = self.resident_weight.get(series, 1) if series is not None else 1
         return {Party.BEWONERS: resident, Party.PARTNERS: 1}

@@ -297,7 +297,7 @@ def _poll_closer(
         if public is not None:
             public.invalidate()  # a date poll may have moved a meeting
 
-    return PollCloser(store, clock, PollSettings(config.timezone), config, on_closed=closed)
+    return PollCloser(store, clock, PollSettings.from_config(config), config, on_closed=closed)
 
 
 def _reload_on_sighup(

@@ -202,3 +202,21 @@ async def test_the_start_never_delivered_still_ends_with_a_plain_result(store: S
         [end] = [e for e in await tx.effects(ChannelName.MATRIX) if e.key.endswith("/end")]
     assert isinstance(end.payload, ChatPost)
     assert "staking van stemmen" in end.payload.body  # nobody voted: nothing adopted
+
+
+async def test_a_configured_residents_weight_is_used_and_shown(store: Store) -> None:
+    item = await setup(store)
+    heavier = DecisionSettings(PollSettings(AMS, {SID: 2}), {})
+    origin = Origin("!core:x", "$w", "@ayse:x", NOW)
+    async with store.transaction() as tx:
+        reply = await run_decision_command(
+            tx,
+            request(f"!uitslag WB-{item} bewoners voor 2 tegen 0, partners voor 0 tegen 3"),
+            origin,
+            chat_settings(),
+            heavier,
+            NOW,
+        )
+    # 2 x 2 = 4 weighted voor against 3 tegen: adopted, where equal weights reject it.
+    assert "aangenomen volgens de 50%+1-regel" in reply.body
+    assert "Gewichten: bewoners 2, partners 1" in reply.body

@@ -252,3 +252,28 @@ def test_a_date_poll_winner_has_a_strict_majority(votes: dict[str, str]) -> None
         assert 2 * list(votes.values()).count(winner) > len(votes)
     else:
         assert all(2 * list(votes.values()).count(o) <= len(votes) for o in set(votes.values()))
+
+
+# --- the residents' weight per series (configuration) ------------------------------------
+
+
+def test_the_residents_weight_is_configured_per_series_default_one() -> None:
+    from pathlib import Path
+
+    from daemon.config import parse_config
+    from daemon.engine.polls import PollSettings
+    from daemon.errors import ConfigError
+
+    text = (
+        'timezone = "Europe/Amsterdam"\n'
+        "[series.wijkalliantie]\nresident_weight = 2\n"
+        "[series.wijkalliantie.plan]\ndates = [2027-04-06T19:30:00]\n"
+        "[series.kerngroep]\n"
+        "[series.kerngroep.plan]\ndates = [2027-04-13T19:30:00]\n"
+    )
+    config = parse_config(text, Path("/etc/wijkbode.toml"))
+    weights = PollSettings.from_config(config)
+    assert weights.weights(SeriesId("wijkalliantie")) == {B: 2, P: 1}
+    assert weights.weights(SeriesId("kerngroep")) == {B: 1, P: 1}
+    with pytest.raises(ConfigError, match="resident_weight"):
+        parse_config(text.replace("= 2", "= 0"), Path("/etc/wijkbode.toml"))
