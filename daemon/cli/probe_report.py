@@ -59,6 +59,7 @@ WORDS: Mapping[Kind, str] = {
         "this computer's clock differs {detail} seconds from {subject}: switch on time "
         "synchronisation (NTP)"
     ),
+    Kind.CLOCK_OK: mark("this computer's clock agrees with {subject}"),
     Kind.FAILED: mark("{subject}: unexpected failure"),
 }
 

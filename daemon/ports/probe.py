@@ -50,6 +50,7 @@ class Kind(enum.Enum):
     PORT_TAKEN = "port_taken"
     PORT_FREE = "port_free"
     CLOCK_SKEW = "clock_skew"
+    CLOCK_OK = "clock_ok"  # the server's Date header agrees with our clock
     FAILED = "failed"  # anything else; the detail says what
 
 
@@ -69,11 +70,11 @@ class Finding:
 Probe = Callable[[], Awaitable[list[Finding]]]
 
 
-def clock_finding(connector: str, server: str, skew_seconds: float) -> Finding | None:
-    """A ``CLOCK_SKEW`` finding when the server's clock is too far from ours.
+def clock_finding(connector: str, server: str, skew_seconds: float) -> Finding:
+    """``CLOCK_SKEW`` when the server's clock is too far from ours, else ``CLOCK_OK``.
 
     ``skew_seconds``: the server's Date header minus our clock (positive: the
     server is ahead)."""
     if abs(skew_seconds) <= CLOCK_SKEW_LIMIT_SECONDS:
-        return None
+        return Finding(connector, Kind.CLOCK_OK, Severity.OK, server, f"{skew_seconds:+.0f}")
     return Finding(connector, Kind.CLOCK_SKEW, Severity.ERROR, server, f"{skew_seconds:+.0f}")

@@ -84,6 +84,9 @@ async def test_all_connections_ok(tmp_path: Path, setup: Setup) -> None:
     assert "map INBOX is er (folder INBOX is there)" in output
     assert "kalender Wijkagenda bestaat nog niet; Wijkbode maakt hem" in output
     assert f"adres {setup.listen} is vrij" in output
+    # Synapse and Radicale send a Date header: the clock was compared, and agrees.
+    assert f"de klok van deze computer loopt gelijk met {setup.homeserver}" in output
+    assert f"de klok van deze computer loopt gelijk met {setup.caldav_url.rstrip('/')}" in output
 
 
 async def test_wrong_passwords_for_imap_and_matrix(tmp_path: Path, setup: Setup) -> None:
