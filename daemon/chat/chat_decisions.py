@@ -42,6 +42,7 @@ from daemon.engine.polls import (
     start_poll,
 )
 from daemon.engine.scheduler import materialise
+from daemon.errors import TransientError
 from daemon.i18n import Translator, mark
 from daemon.model import Item, ItemId, Meeting, SeriesId
 from daemon.ports.chat import ChatPollResponse
@@ -505,6 +506,11 @@ async def take_poll_response(
     should close now. Responses to other polls, or after the close, change nothing.
     ``at``: when it counts as cast (default: the server's timestamp)."""
     poll = await tx.poll_by_start_event(event.poll_event_id)
+    if poll is None and await tx.poll_start_pending(event.room_id):
+        # Our start went out but its event id is not recorded yet (a crash between the
+        # send and its commit, a restart that races the outbox): take it in again later
+        # rather than lose a vote.
+        raise TransientError("poll start not recorded yet; the response waits for it")
     if poll is None or poll.room_id != event.room_id or not poll.open:
         return False
     try:

@@ -181,6 +181,16 @@ class DecisionQueries(QueriesBase):
     async def polls(self) -> list[StoredPoll]:
         return await self._polls("ORDER BY p.id")
 
+    async def poll_start_pending(self, room_id: str) -> bool:
+        """Whether an open poll in ``room_id`` still waits for its start event to go out
+        (its outbox row pending): a response to it cannot be matched yet."""
+        row = await self._fetch_one(
+            "SELECT 1 FROM polls p JOIN outbox o ON o.key = p.start_key"
+            " WHERE p.room_id = ? AND p.closed_at IS NULL AND o.status = 'pending' LIMIT 1",
+            (room_id,),
+        )
+        return row is not None
+
     async def next_poll_close(self) -> datetime | None:
         row = await self._fetch_one("SELECT MIN(closes_at) FROM polls WHERE closed_at IS NULL")
         return None if row is None or row[0] is None else instant_from_db(str(row[0]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from store_samples import file_item, planned_meeting
 
 from daemon.chat.actions import ChatSettings, Origin
@@ -18,6 +19,7 @@ from daemon.chat.parsing import parse_request
 from daemon.clock import Clock
 from daemon.engine.polls import PollCloser, PollSettings
 from daemon.engine.scheduler import EngineSettings
+from daemon.errors import TransientError
 from daemon.filing.submission import FilingRules
 from daemon.model import ItemId, Series, SeriesId
 from daemon.ports.chat import ChatPollResponse
@@ -220,3 +222,23 @@ async def test_a_configured_residents_weight_is_used_and_shown(store: Store) -> 
     # 2 x 2 = 4 weighted voor against 3 tegen: adopted, where equal weights reject it.
     assert "aangenomen volgens de 50%+1-regel" in reply.body
     assert "Gewichten: bewoners 2, partners 1" in reply.body
+
+
+async def test_a_vote_before_the_start_is_recorded_waits_instead_of_being_lost(
+    store: Store,
+) -> None:
+    """A crash between sending the start and recording its event id: a vote that comes in
+    first is taken in again later (a transient error), not dropped."""
+    item = await setup(store)
+    await ask(store, f"!besluit WB-{item}")
+    with pytest.raises(TransientError):
+        await vote(store, "$early", "@ayse:x", "voor", 1)
+    await deliver_start(store)
+    await vote(store, "$early", "@ayse:x", "voor", 1)
+    async with store.reading() as tx:
+        [poll] = await tx.open_polls()
+        assert [r.event_id for r in await tx.poll_responses(poll.id)] == ["$early"]
+    # Once it went out, a response to some other poll is simply not ours.
+    response = ChatPollResponse("!core:x", "$other", "@bram:x", "$not-ours", ("1",), NOW)
+    async with store.transaction() as tx:
+        assert not await take_poll_response(tx, response, NOW)
