@@ -277,3 +277,65 @@ def test_the_residents_weight_is_configured_per_series_default_one() -> None:
     assert weights.weights(SeriesId("kerngroep")) == {B: 1, P: 1}
     with pytest.raises(ConfigError, match="resident_weight"):
         parse_config(text.replace("= 2", "= 0"), Path("/etc/wijkbode.toml"))
+
+
+# --- the commands: parsed, listed by !help, refused outside the core room --------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!besluit WB-4",
+        "!decide 4 sluit morgen 20:00",
+        "!uitslag WB-4 voor 5 tegen 2 onthouding 1",
+        "!result 4 residents for 4 against 0, partners for 1 against 2",
+        "!advies WB-4 Gemeente",
+        "!datumpoll 2027-04-15 2027-04-22 2027-04-29",
+        "!sluit WB-4",
+        "!besluiten",
+        "!decisions 2027-04-15",
+    ],
+)
+def test_decision_commands_only_in_the_core_room(text: str) -> None:
+    from daemon.chat.access import RoomKind, Rooms, refusal
+    from daemon.chat.decision_requests import DecisionRequest
+    from daemon.chat.parsing import parse_request
+    from daemon.chat.replies import CORE_ROOM_ONLY, NOT_HERE
+
+    request = parse_request(text, received_at=END)
+    assert isinstance(request, DecisionRequest), request
+    rooms = Rooms("!core:x", frozenset({"!wijk:x"}))
+    assert refusal(request, RoomKind.CORE, rooms) is None
+    assert refusal(request, RoomKind.ANNOUNCE, rooms) == CORE_ROOM_ONLY
+    assert refusal(request, RoomKind.OTHER, rooms) == NOT_HERE
+
+
+def test_per_party_counts_and_bad_votes_get_the_usage() -> None:
+    from daemon.chat.decision_requests import RecordResult
+    from daemon.chat.parsing import BadCommand, parse_request
+
+    parsed = parse_request(
+        "!uitslag WB-4 bewoners voor 4 tegen 0, partners voor 1 tegen 2", received_at=END
+    )
+    assert parsed == RecordResult(
+        ItemId(4), ((B, Counts(voor=4, tegen=0)), (P, Counts(voor=1, tegen=2)))
+    )
+    bad_ones = (
+        "!uitslag WB-4 voor",
+        "!uitslag WB-4 voor vijf",
+        "!uitslag WB-4 voor 1 voor 2",
+        "!uitslag WB-4 voor 1, bewoners tegen 1",
+        "!datumpoll 2027-04-15 2027-04-22",
+    )
+    for bad in bad_ones:
+        assert isinstance(parse_request(bad, received_at=END), BadCommand), bad
+
+
+def test_help_lists_the_decision_commands() -> None:
+    from zoneinfo import ZoneInfo
+
+    from daemon.chat.listings import help_reply
+
+    body = help_reply(ZoneInfo("Europe/Amsterdam")).body
+    for usage in ("!besluit ID", "!uitslag ID", "!advies ID", "!datumpoll", "!sluit", "!besluiten"):
+        assert usage in body
