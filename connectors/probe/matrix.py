@@ -81,7 +81,9 @@ async def probe_matrix(config: MatrixConfig, state_dir: Path) -> list[Finding]:
         api = _Api(session, config.homeserver)
         try:
             skew = await api.skew()
-        except (aiohttp.ClientError, OSError, TimeoutError, _RefusedError) as error:
+        except _RefusedError as error:  # something answers, but not as a homeserver
+            return [Finding(NAME, Kind.NOT_MATRIX, Severity.ERROR, config.homeserver, str(error))]
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
             kind = network_kind(error)
             return [Finding(NAME, kind, Severity.ERROR, config.homeserver, detail(error))]
         found: list[Finding] = []

@@ -23,6 +23,9 @@ WORDS: Mapping[Kind, str] = {
     Kind.UNREACHABLE: mark(
         "cannot reach {subject}: is the server running, and are host and port right?"
     ),
+    Kind.NOT_MATRIX: mark(
+        "{subject} answers, but not as a Matrix homeserver: check the homeserver URL"
+    ),
     Kind.LOGIN_REFUSED: mark("login refused for {subject}: wrong user name, password or token"),
     Kind.CERTIFICATE: mark(
         "the certificate of {subject} is not trusted (expired, made for another name, or "

@@ -31,6 +31,7 @@ class Kind(enum.Enum):
 
     CONNECTED = "connected"  # logged in / reachable
     UNREACHABLE = "unreachable"  # refused, timed out, no such host
+    NOT_MATRIX = "not_matrix"  # a server answers there, but not the Matrix client API
     LOGIN_REFUSED = "login_refused"  # wrong user name, password or token
     CERTIFICATE = "certificate"  # the server's certificate is not trusted
     TLS_FAILED = "tls_failed"  # no STARTTLS, a handshake that failed otherwise

@@ -200,3 +200,12 @@ async def test_an_encrypted_room_and_the_bots_device(
     [note] = [line for line in output.splitlines() if "LET OP/NOTE" in line]
     assert f"kamer {encrypted} is versleuteld en het apparaat van de bot is niet" in note
     assert who["device_id"] in output
+
+
+async def test_a_homeserver_url_that_is_no_homeserver(tmp_path: Path, setup: Setup) -> None:
+    # Radicale answers on that address, but it is no Matrix server.
+    not_matrix = setup.caldav_url.rstrip("/")
+    code, output = check(tmp_path, replace(setup, homeserver=not_matrix))
+    assert code == 1, output
+    [matrix] = problem_lines(output, "matrix")
+    assert f"{not_matrix} antwoordt, maar niet als Matrix-homeserver" in matrix
