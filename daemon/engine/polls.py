@@ -234,10 +234,19 @@ async def _close_date(
         return None
     if meeting is None:
         return PollClosed(poll.id, poll.kind)
-    moved = None
-    if winner is not None and config is not None:
+    moved = too_late = None
+    # Moving a meeting that is over, called off, or to a day already gone helps no one.
+    movable = (
+        not meeting.cancelled
+        and meeting.start > now
+        and winner is not None
+        and winner > now.astimezone(settings.tz).date()
+    )
+    if winner is not None and config is not None and movable:
         moved = await _move(tx, poll, meeting, winner, settings, config, now)
-    text = date_poll_end(meeting, counts, moved, not_counted, settings.tz)
+    elif winner is not None and not movable:
+        too_late = winner
+    text = date_poll_end(meeting, counts, moved, not_counted, settings.tz, too_late=too_late)
     await _send_end(tx, poll, text, now)
     return PollClosed(poll.id, poll.kind, moved_to=moved)
 

@@ -172,15 +172,26 @@ def date_poll_end(
     winner: date | None,
     not_counted: Sequence[str],
     tz: ZoneInfo,
+    *,
+    too_late: date | None = None,
 ) -> str:
-    """The text of a date poll's end: the counts, and the new date or that nothing moves."""
+    """The text of a date poll's end: the counts, and the new date or that nothing moves
+    (``too_late``: the winning date, when the meeting or that date had already passed)."""
 
     def render(_: Translator) -> str:
         tally = ", ".join(
             f"{_.day(date.fromisoformat(day))}: {number}" for day, number in counts.items()
         )
         lines = [_("Date poll for {title}: {tally}.", title=meeting.title, tally=tally or "-")]
-        if winner is None:
+        if too_late is not None:
+            lines.append(
+                _(
+                    "{day} has more than half of the votes, but the meeting was cancelled, has "
+                    "started or that day has passed: the meeting does not move.",
+                    day=_.day(too_late),
+                )
+            )
+        elif winner is None:
             lines.append(
                 _("No date has more than half of the votes cast: the meeting does not move.")
             )

@@ -242,3 +242,26 @@ async def test_a_vote_before_the_start_is_recorded_waits_instead_of_being_lost(
     response = ChatPollResponse("!core:x", "$other", "@bram:x", "$not-ours", ("1",), NOW)
     async with store.transaction() as tx:
         assert not await take_poll_response(tx, response, NOW)
+
+
+async def test_a_date_poll_that_ends_after_the_meeting_started_moves_nothing(
+    store: Store,
+) -> None:
+    await setup(store)
+    answer = await ask(store, "!datumpoll 2027-04-06 2027-04-13 2027-04-20 sluit 60 dagen")
+    assert "Datumpoll" in answer
+    await deliver_start(store)
+    await vote(store, "$d1", "@ayse:x", "2027-04-13", 1)
+    await vote(store, "$d2", "@bram:x", "2027-04-13", 2)
+    after = ALLIANCE.start + timedelta(days=10)  # the meeting began, 13 April has passed
+    closer = PollCloser(store, FixedClock(after), PollSettings(AMS))
+    async with store.transaction() as tx:
+        [poll] = await tx.open_polls()
+        await tx.set_poll_closes_at(poll.id, after)
+    assert await closer.close_due() == 1
+    async with store.reading() as tx:
+        [end] = [e for e in await tx.effects(ChannelName.MATRIX) if e.key.endswith("/end")]
+        assert await tx.plan_overrides() == []
+    assert isinstance(end.payload, ChatPoll)
+    assert "de vergadering verhuist niet" in end.payload.text
+    assert "dinsdag 13 april 2027: 2" in end.payload.text
