@@ -17,7 +17,7 @@ from typing import Any
 from daemon.cli.common import config_from, synced_store
 from daemon.config import Config
 from daemon.errors import ConfigError
-from daemon.model import Agreement, Item, Meeting, MeetingId, Series
+from daemon.model import Agreement, Item, Kind, Meeting, MeetingId, Series
 from daemon.ports.outbox import CalendarWrite, ChannelName, ChatPost, MailOut
 from daemon.publish.scheduled import FireContext, Targets, meeting_effects, skip_reason
 from daemon.rules.catchup import NOTICES
@@ -139,8 +139,14 @@ def preview_job(
 ) -> Job:
     """The job the scheduler would fire for ``moment`` of ``meeting`` on ``channel``."""
     tz = config.timezone
-    planned = [m for m in moments(meeting, series.rules, tz) if m.name == moment]
-    if not planned and moment not in NOTICES:
+    # "reminder:stuk" is its first reminder; "reminder:stuk/2d" names one by its offset.
+    name, _, offset = moment.partition("/")
+    planned = [
+        m
+        for m in moments(meeting, series.rules, tz)
+        if m.name == name and offset in ("", str(m.offset))
+    ]
+    if not planned and name not in NOTICES:
         known = sorted({m.name for m in moments(meeting, series.rules, tz)} | set(NOTICES))
         raise ConfigError(
             f"{meeting.id} heeft geen moment {moment!r}; wel: {', '.join(known)} "
@@ -148,16 +154,14 @@ def preview_job(
         )
     due = planned[0].at if planned else now
     target = meeting.start
-    if moment.startswith("reminder:") and moment != MEETING_REMINDER:
-        from daemon.model import Kind
-
-        target = deadline(meeting, Kind(moment.partition(":")[2]), series.rules, tz)
+    if name.startswith("reminder:") and name != MEETING_REMINDER:
+        target = deadline(meeting, Kind(name.partition(":")[2]), series.rules, tz)
     return Job(
         id=0,
-        key=f"{SubjectType.MEETING.value}/{meeting.id}/{moment}/preview/{channel.value}",
+        key=f"{SubjectType.MEETING.value}/{meeting.id}/{name}/preview/{channel.value}",
         subject_type=SubjectType.MEETING,
         subject_id=meeting.id,
-        moment=moment,
+        moment=name,
         channel=channel,
         due_at=due,
         target_at=target,
