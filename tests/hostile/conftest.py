@@ -1,0 +1,200 @@
+"""One real daemon for the whole hostile suite: mail, Matrix and HTTP at once.
+
+The harness servers (Dovecot, the SMTP relay, Synapse) are the integration suite's
+session fixtures, imported here so a run of ``tests/hostile`` alone starts them too;
+the helpers (``daemon_runner``, ``feed_helpers``) are the integration suite's as well.
+The daemon runs as an operator runs it (``python -m daemon run``, a subprocess), its
+temporary directory (``TMPDIR``) inside its run directory, so what it leaves anywhere
+but its state directory shows in :meth:`Hostile.outside_state`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import shutil
+import sys
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
+sys.path.insert(0, str(INTEGRATION))
+
+from daemon_runner import (  # noqa: E402 -- needs the path above
+    TZ,
+    ChatSide,
+    DaemonRunner,
+    MailSide,
+    World,
+    make_world,
+    q,
+)
+from feed_helpers import free_port  # noqa: E402
+
+from harness.dovecot import DovecotServer  # noqa: E402
+from harness.servers import make_run_dir  # noqa: E402
+from harness.smtp import SmtpRelay  # noqa: E402
+from harness.synapse import SynapseServer  # noqa: E402
+
+
+def _integration_fixtures() -> dict[str, object]:
+    spec = importlib.util.spec_from_file_location("hostile_servers", INTEGRATION / "conftest.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    names = ("servers_dir", "tls_cert", "dovecot", "smtp_relay", "synapse")
+    return {name: getattr(module, name) for name in names}
+
+
+globals().update(_integration_fixtures())
+
+HOSTILE_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every hostile test talks to the real servers, as the integration tests do."""
+    for item in items:
+        if item.path.is_relative_to(HOSTILE_DIR):
+            item.add_marker(pytest.mark.integration)
+
+
+def meeting_days() -> list[datetime]:
+    now = datetime.now(TZ).replace(second=0, microsecond=0)
+    return [now + timedelta(days=d) for d in (20, 50)]
+
+
+def series_text() -> str:
+    dates = ", ".join(m.replace(tzinfo=None).isoformat(timespec="seconds") for m in meeting_days())
+    return (
+        '[series.wijkalliantie]\ntitle = "Wijkalliantie"\npublic = true\n'
+        f'location = "Buurthuis"\n\n[series.wijkalliantie.plan]\ndates = [{dates}]\n'
+    )
+
+
+class Hostile:
+    """The running daemon and the far side of each of its channels."""
+
+    def __init__(self, runner: DaemonRunner, world: World, port: int) -> None:
+        self.runner = runner
+        self.world = world
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.tmp = runner.directory / "tmp"
+
+    @property
+    def mail(self) -> MailSide:
+        assert self.world.mail is not None
+        return self.world.mail
+
+    @property
+    def chat(self) -> ChatSide:
+        assert self.world.chat is not None
+        return self.world.chat
+
+    @property
+    def pid(self) -> int:
+        process = self.runner._process
+        assert process is not None
+        return process.pid
+
+    def rss_kib(self) -> int:
+        """Resident memory of the daemon and its children (the parse workers), in KiB."""
+        total = 0
+        for pid in [self.pid, *_children(self.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+            except OSError:
+                continue  # a worker that just ended
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
+
+    def outside_state(self) -> set[str]:
+        """Every path in the run directory but the state directory (and the run logs the
+        test itself writes), relative: what the daemon made outside its state."""
+        root = self.runner.directory
+        found: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            if here == root:
+                dirnames[:] = [d for d in dirnames if d != "state"]
+            for name in [*dirnames, *filenames]:
+                found.add(str((here / name).relative_to(root)))
+        return {p for p in found if not (p.startswith("run-") and p.endswith(".log"))}
+
+    def room(self, which: str) -> str:
+        """The room id of ``core`` or ``announce``, %-encoded for a path."""
+        alias = self.chat.core_alias if which == "core" else self.chat.announce_alias
+        return urllib.parse.quote(self.chat.rooms[alias], safe="")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+            found.extend(_children(int(entry.name)))
+    return found
+
+
+@pytest.fixture(scope="session")
+def hostile_dir() -> Iterator[Path]:
+    path = make_run_dir("wijkbode-hostile-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def hostile(
+    hostile_dir: Path, dovecot: DovecotServer, smtp_relay: SmtpRelay, synapse: SynapseServer
+) -> AsyncIterator[Hostile]:
+    """The daemon with mail (small limits), Matrix and HTTP (with the subscribe form)."""
+    world = await make_world(
+        ["mail", "matrix"], hostile_dir / "secrets", dovecot=dovecot, relay=smtp_relay,
+        synapse=synapse,
+    )  # fmt: skip
+    port = free_port()
+    config = world.config(series_text(), default_series="wijkalliantie") + (
+        "\n[mail.limits]\nmax_attachment_bytes = 2000000\nmax_mail_bytes = 4000000\n"
+        "max_attachments = 5\nparse_timeout_seconds = 10\n\n"
+        f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://wijk.example.org"\n'
+        "subscriptions = true\n"
+    )
+    runner = DaemonRunner(hostile_dir, config, start=datetime.now(TZ), speed=1)
+    (hostile_dir / "tmp").mkdir()
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(hostile_dir / "tmp")
+    try:
+        runner.start()
+    finally:
+        if before is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = before
+    try:
+        await runner.wait_running()
+        yield Hostile(runner, world, port)
+    finally:
+        runner.ensure_stopped()
+
+
+def token() -> str:
+    return secrets.token_hex(4)
+
+
+__all__ = ["Hostile", "q", "token"]
