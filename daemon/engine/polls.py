@@ -24,7 +24,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -49,6 +49,7 @@ from daemon.rules.decisions import (
     poll_votes,
     tally,
 )
+from daemon.rules.names import Names
 from daemon.store import Store, Tx
 from daemon.store.decisions import StoredDecision, StoredPoll
 
@@ -211,7 +212,8 @@ async def _close_decision(
         decided_at=now,
     )
     if item is not None:
-        text = decision_poll_end(item, decision, settings.tz)
+        shown = replace(decision, not_counted=await _named(tx, decision.not_counted))
+        text = decision_poll_end(item, shown, settings.tz)
         await _send_end(tx, poll, text, now)
     return PollClosed(poll.id, poll.kind, decision=decision)
 
@@ -246,9 +248,16 @@ async def _close_date(
         moved = await _move(tx, poll, meeting, winner, settings, config, now)
     elif winner is not None and not movable:
         too_late = winner
-    text = date_poll_end(meeting, counts, moved, not_counted, settings.tz, too_late=too_late)
+    named = await _named(tx, not_counted)
+    text = date_poll_end(meeting, counts, moved, named, settings.tz, too_late=too_late)
     await _send_end(tx, poll, text, now)
     return PollClosed(poll.id, poll.kind, moved_to=moved)
+
+
+async def _named(tx: Tx, voters: Sequence[str]) -> tuple[str, ...]:
+    """Voters as the core room names them: a WhatsApp member's id is a phone number."""
+    names = Names(await tx.member_names())
+    return tuple(names.of(voter) for voter in voters)
 
 
 async def _move(
