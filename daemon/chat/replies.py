@@ -218,7 +218,7 @@ def filed_reply(facts: FiledFacts, tz: ZoneInfo) -> Reply:
     return bilingual_reply(render, tz)
 
 
-SHORT_FILED = mark("filed {number} as {kind}: “{title}”, for {meeting}.")
+SHORT_FILED = mark("Filed {number} as {kind}: “{title}”, for {meeting}.")
 SHORT_NOT_PLANNED = mark("the next meeting (not planned yet)")
 SHORT_LATE = mark("Too late for the meeting of {when}.")
 

@@ -88,7 +88,7 @@ def test_short_confirmation_reads_after_the_relay_prefix_in_both_languages() -> 
     reply = short_filed_reply(facts, TZ)
     dutch, english = reply.body.split("\n")
     assert dutch.startswith("WB-12 genoteerd als agendapunt:")
-    assert english.startswith("filed WB-12 as agenda point:")
+    assert english.startswith("Filed WB-12 as agenda point:")
     assert "Wijkalliantie" in dutch
     assert "<b>" not in reply.html
 
