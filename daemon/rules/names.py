@@ -26,14 +26,17 @@ from dataclasses import dataclass
 # What mautrix-whatsapp appends to a puppet's name by default ("{{.PushName}} (WA)").
 BRIDGE_SUFFIXES = (" (WA)", " (WhatsApp)")
 _MXID = re.compile(r"@(?P<local>[^:\s]+):[^\s]+")
-# Six digits in a row in an id are taken for a phone number (or part of one).
+# Six digits in a row in an id are taken for a phone number (or part of one); in a
+# display name also when spaced or dashed ("+31 6 1234 5678", "06-12345678").
 _DIGITS = re.compile(r"\d{6,}")
+_PHONEISH = re.compile(r"\+?\d(?:[\s\-.()/]*\d){5,}")
 _NAME_CHARS = 80
 
 
 def has_phone_number(text: str) -> bool:
-    """Whether ``text`` holds a run of digits long enough to be (part of) a phone number."""
-    return _DIGITS.search(text) is not None
+    """Whether ``text`` holds a run of digits long enough to be (part of) a phone number,
+    spaces, dashes, dots and brackets between them or not."""
+    return _PHONEISH.search(text) is not None
 
 
 def base_name(name: str) -> str:
@@ -147,6 +150,6 @@ def _disambiguated(raw: Mapping[str, str]) -> dict[str, str]:
             name = raw[uid]
             if has_phone_number(name):
                 # A puppet without a push name is named by its number: hide it.
-                name = anonymous(uid) if has_phone_number(uid) else _DIGITS.sub("…", name)
+                name = anonymous(uid) if has_phone_number(uid) else _PHONEISH.sub("…", name)
             shown[uid] = name if number == 1 else f"{name} ({number})"
     return shown

@@ -39,8 +39,12 @@ def test_an_unknown_puppet_is_never_shown_by_its_phone_number() -> None:
 
 
 def test_a_puppet_named_by_its_number_is_hidden_too() -> None:
-    shown = Names({BOB: "+31 612345678"}).of(BOB)
-    assert not has_phone_number(shown)
+    for number in ("+31 612345678", "+31 6 1234 5678 (WA)", "06-12345678", "+31612345678"):
+        shown = Names({BOB: number}).of(BOB)
+        assert not has_phone_number(shown), shown
+        assert "1234" not in shown
+    assert Names({JAN: "Jan 06-1234 5678"}).of(JAN) == "Jan …"
+    assert Names({JAN: "Jan 2"}).of(JAN) == "Jan 2"  # a short number is no phone number
 
 
 def test_mail_addresses_and_plain_ids_stay_as_they_are() -> None:
