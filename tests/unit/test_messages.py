@@ -439,3 +439,31 @@ def test_a_moved_notice_says_when_the_meeting_was_planned_before() -> None:
     assert dutch.startswith("Verplaatst: Kerngroep is nu op dinsdag 9 maart 2027, 17:00")
     assert "Eerder gepland op dinsdag 2 maart 2027, 19:30." in dutch
     assert "It was planned for Tuesday 2 March 2027, 19:30." in english
+
+
+# The tags the Matrix spec lists for formatted bodies (m.room.message, org.matrix.custom.html).
+MATRIX_TAGS = {
+    "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol",
+    "sup", "sub", "li", "b", "i", "u", "strong", "em", "strike", "code", "hr", "br", "div",
+    "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "img", "details",
+    "summary",
+}  # fmt: skip
+
+
+def test_every_formatted_message_uses_only_tags_matrix_clients_render() -> None:
+    items = (ItemLine("WB-1", Kind.STUK, "Plan", START, late=True, not_ready=True),)
+    documents = (DocumentLine("WB-1", "plan.pdf", 2000, "https://wijk.example.org/d/x"),)
+    templates = sorted({p.stem for p in TEMPLATES.glob("*.html") if not p.stem.startswith("_")})
+    assert len(templates) >= 15
+    for template in templates:
+        if template.startswith("agreement_"):
+            continue
+        message = render_meeting(
+            facts(
+                template, items=items, documents=documents,
+                deadline=(Kind.STUK, STUK_DEADLINE), open_deadlines=((Kind.STUK, STUK_DEADLINE),),
+            ),
+            "matrix", SENDER, AMS,
+        )  # fmt: skip
+        tags = set(re.findall(r"</?([a-z0-9]+)", message.html))
+        assert tags <= MATRIX_TAGS, (template, tags - MATRIX_TAGS)
