@@ -18,6 +18,7 @@ here logs an address; the core words every answer (``SubscriptionDesk``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -30,6 +31,9 @@ from daemon.ports.subscriptions import Answer, SubscriptionDesk
 _Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 HONEYPOT = "website"
 MAX_FORM_BYTES = 4096  # an address and two short fields
+# The listener's timer ends with the headers; a body trickled a byte at a time would hold
+# its connection (and handler) for as long as the client likes.
+FORM_SECONDS = 10.0
 _NO_STORE = "no-store"  # a page about one person's subscription is never cached
 
 
@@ -96,9 +100,12 @@ async def _form(request: web.Request) -> _Form:
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_FORM_BYTES, request.content_length)
     try:
-        return await request.post()
+        async with asyncio.timeout(FORM_SECONDS):
+            return await request.post()
     except ValueError:  # a body that is no form at all
         return MultiDictProxy(MultiDict())
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
 
 
 def _text(form: _Form, name: str) -> str:

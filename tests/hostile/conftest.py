@@ -17,6 +17,7 @@ import shutil
 import sys
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def series_text() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Baseline:
+    rss_kib: int
+    outside: set[str]
+
+
 class Hostile:
     """The running daemon and the far side of each of its channels."""
 
@@ -130,6 +137,16 @@ class Hostile:
             for name in [*dirnames, *filenames]:
                 found.add(str((here / name).relative_to(root)))
         return {p for p in found if not (p.startswith("run-") and p.endswith(".log"))}
+
+    def baseline(self) -> Baseline:
+        return Baseline(self.rss_kib(), self.outside_state())
+
+    def assert_bounded(self, before: Baseline, rss_bound_kib: int) -> None:
+        """RSS grew by less than ``rss_bound_kib`` since ``before`` (a safety bound, not a
+        measurement) and nothing appeared or went outside the state directory."""
+        now = self.rss_kib()
+        assert now - before.rss_kib < rss_bound_kib, (before.rss_kib, now)
+        assert self.outside_state() == before.outside
 
     def room(self, which: str) -> str:
         """The room id of ``core`` or ``announce``, %-encoded for a path."""
