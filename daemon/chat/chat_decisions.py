@@ -48,12 +48,12 @@ from daemon.model import Item, ItemId, Meeting, SeriesId
 from daemon.ports.chat import ChatPollResponse
 from daemon.ports.outbox import ChannelName, NewEffect
 from daemon.publish.decisions import (
-    DecisionRow,
     advice_request_key,
     advice_request_mail,
     date_poll,
     decision_list,
     decision_poll,
+    decision_rows,
 )
 from daemon.publish.decisions import result_line as _result_line
 from daemon.rules.assignment import utc
@@ -483,17 +483,6 @@ async def _list(tx: Tx, ref: str | None, settings: ChatSettings, now: datetime) 
     rows = await decision_rows(tx, meeting)
     post = decision_list(rows, meeting, settings.tz)
     return Reply(post.body, post.html)
-
-
-async def decision_rows(tx: Tx, meeting: Meeting | None) -> list[DecisionRow]:
-    """Every decision (of ``meeting``) with its item and advice."""
-    rows: list[DecisionRow] = []
-    for decision in await tx.decisions(None if meeting is None else meeting.id):
-        item = await tx.item(decision.item)
-        if item is None:
-            continue
-        rows.append(DecisionRow(decision, item, await tx.advice_for_decision(decision.id)))
-    return rows
 
 
 # --- poll responses -----------------------------------------------------------------------

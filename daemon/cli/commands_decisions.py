@@ -11,11 +11,10 @@ import argparse
 import asyncio
 from typing import Any
 
-from daemon.chat.chat_decisions import decision_rows
 from daemon.cli.common import config_from, local_iso, print_json
 from daemon.config import Config
 from daemon.model import MeetingId
-from daemon.publish.decisions import DecisionRow, decision_list
+from daemon.publish.decisions import DecisionRow, decision_list, decision_rows
 from daemon.rules.decisions import Outcome
 from daemon.store import Store, has_state
 from daemon.store.decisions import StoredPoll

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from daemon.model import Kind, MeetingId, SeriesId
 
@@ -22,6 +22,20 @@ class PublicItem:
     number: str  # "WB-12"
     kind: Kind
     title: str  # safe for display (made safe with daemon.safe_text)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicDecision:
+    """A decision on a public agenda item: the counts, the weights and the rule (issue 12)."""
+
+    number: str  # "WB-12"
+    title: str  # safe for display
+    outcome: str  # daemon.rules.decisions.Outcome's value
+    counts: tuple[tuple[str, int, int, int], ...]  # (party, voor, tegen, onthouding)
+    weights: tuple[tuple[str, int], ...]  # (party, weight)
+    advice_partner: str | None = None  # a non-binding advice: the partner (safe)
+    advice_due: date | None = None
+    motivation: str | None = None  # the partner's answer (safe), once it came
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,7 @@ class PublicMeeting:
     uid: str = ""
     description: str = ""
     changed_at: datetime | None = None  # when this version was published (DTSTAMP)
+    decisions: tuple[PublicDecision, ...] = ()  # on the public agenda's items only
 
 
 # The public meetings as of now (``public_view`` bound to the store, config and clock).

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from daemon.i18n import Translator, bilingual, mark
 from daemon.model import Item, Meeting
 from daemon.ports.outbox import ChatPoll, ChatPost, MailOut, message_id_for
+from daemon.ports.public import PublicDecision
 from daemon.rules.decisions import Counts, Outcome, Party, Vote
 from daemon.safe_text import untrusted, untrusted_html
+from daemon.store import Tx
 from daemon.store.decisions import StoredAdvice, StoredDecision
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "decision_list",
     "decision_poll",
     "decision_poll_end",
+    "decision_rows",
+    "public_decision_lines",
     "result_line",
 ]
 
@@ -370,3 +374,46 @@ def advice_answered_post(
         for language in ("nl", "en")
     )
     return ChatPost(body=body, html=html)
+
+
+async def decision_rows(tx: Tx, meeting: Meeting | None) -> list[DecisionRow]:
+    """Every decision (of ``meeting``) with its item and advice, oldest first."""
+    rows: list[DecisionRow] = []
+    for decision in await tx.decisions(None if meeting is None else meeting.id):
+        item = await tx.item(decision.item)
+        if item is None:
+            continue
+        rows.append(DecisionRow(decision, item, await tx.advice_for_decision(decision.id)))
+    return rows
+
+
+def public_decision_lines(decision: PublicDecision, _: Translator) -> list[str]:
+    """A public decision in ``_``'s language: the result with counts, weights and rule, and
+    the advice's answer or what is still owed (the fields are safe already)."""
+    counts = {party: {"voor": v, "tegen": t, "onthouding": o} for party, v, t, o in decision.counts}
+    outcome = _(_OUTCOMES[Outcome(decision.outcome)])
+    lines = [
+        _(
+            "{outcome}. Votes: {counts}. Weights: {weights}.",
+            outcome=outcome,
+            counts=_counts_text(counts, _),
+            weights=_weights_text(dict(decision.weights), _),
+        )
+    ]
+    if decision.advice_partner is not None and decision.motivation is not None:
+        lines.append(
+            _(
+                "Non-binding advice: {partner} answered: {motivation}",
+                partner=decision.advice_partner,
+                motivation=decision.motivation,
+            )
+        )
+    elif decision.advice_partner is not None and decision.advice_due is not None:
+        lines.append(
+            _(
+                "Non-binding advice: {partner} owes a motivated answer by {due}.",
+                partner=decision.advice_partner,
+                due=_.day(decision.advice_due),
+            )
+        )
+    return lines

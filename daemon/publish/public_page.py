@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from daemon.i18n import DEFAULT_LANGUAGE, Translator
 from daemon.model import Kind
 from daemon.ports.page import page_path
+from daemon.publish.decisions import public_decision_lines
 from daemon.publish.receipts import KIND_NAMES
 
 if TYPE_CHECKING:
@@ -67,6 +68,38 @@ class AgendaLine:
     number: str  # "WB-12"
     kind: str  # "agendapunt"
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLine:
+    number: str  # "WB-12"
+    title: str
+    lines: tuple[str, ...]  # the result with counts, weights and rule; the advice
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedCard:
+    """A meeting's decisions (its besluitenlijst) as the page words them (issue 12)."""
+
+    name: str
+    date: str
+    decisions: tuple[DecisionLine, ...]
+
+
+def decided_cards(meetings: Sequence[PublicMeeting], t: Translator) -> list[DecidedCard]:
+    """The meetings with decisions on their public agenda, the latest first."""
+    return [
+        DecidedCard(
+            name=meeting.title or meeting.series_title,
+            date=t.day(meeting.start.astimezone(t.tz).date()),
+            decisions=tuple(
+                DecisionLine(d.number, d.title, tuple(public_decision_lines(d, t)))
+                for d in meeting.decisions
+            ),
+        )
+        for meeting in sorted(meetings, key=lambda m: (m.start, m.id), reverse=True)
+        if meeting.decisions
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +202,7 @@ def render_page(
         t,
         languages,
         meetings=meeting_cards(meetings, t, now),
+        decided=decided_cards(meetings, t),
         feed_url=links.feed_url,
         webcal_url=links.webcal_url,
         qr=_qr_svg(links.feed_url),

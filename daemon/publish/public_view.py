@@ -33,7 +33,8 @@ from daemon.model import (
     SeriesId,
     SeriesRules,
 )
-from daemon.ports.public import FEED_NAME, PublicItem, PublicMeeting
+from daemon.ports.public import FEED_NAME, PublicDecision, PublicItem, PublicMeeting
+from daemon.publish.decisions import DecisionRow, decision_rows
 from daemon.rules.moments import ANNOUNCE, deadline, moments, utc
 from daemon.rules.visibility import (
     ItemState,
@@ -74,7 +75,14 @@ async def public_view(
         published = await tx.publications(FEED_NAME)
         meetings = {m.id: m for m in await tx.meetings()}
         agendas = {p.meeting: await tx.items_for_meeting(p.meeting) for p in published}
-    return public_meetings(published, meetings, agendas, config, now, surface=surface)
+        decided = {
+            p.meeting: await decision_rows(tx, meetings[p.meeting])
+            for p in published
+            if p.meeting in meetings
+        }
+    return public_meetings(
+        published, meetings, agendas, config, now, surface=surface, decisions=decided
+    )
 
 
 def public_meetings(
@@ -85,6 +93,7 @@ def public_meetings(
     now: datetime,
     *,
     surface: Surface = Surface.PUBLIC_FEED,
+    decisions: dict[MeetingId, list[DecisionRow]] | None = None,
 ) -> list[PublicMeeting]:
     """``public_view`` without the store: the same answer from rows already read."""
     shown: list[PublicMeeting] = []
@@ -125,6 +134,9 @@ def public_meetings(
                 uid=event.uid,
                 description=event.description,
                 changed_at=publication.changed_at,
+                decisions=_decisions(
+                    meeting, (decisions or {}).get(meeting.id, []), series, tz, now, surface
+                ),
             )
         )
     return sorted(shown, key=lambda m: (utc(m.start), m.id))
@@ -161,6 +173,45 @@ def _agenda(
         if item.status in _ON_AGENDA
         and may_show(seen, surface, None, Part.AGENDA, meeting=state, item=ItemState.of(item))
     )
+
+
+def _decisions(
+    meeting: Meeting,
+    rows: Sequence[DecisionRow],
+    series: Series,
+    tz: ZoneInfo,
+    now: datetime,
+    surface: Surface,
+) -> tuple[PublicDecision, ...]:
+    """The decisions on the items whose titles the one rule lets out (never a confidential
+    item's), with their counts, weights and the advice's answer (issue 12)."""
+    seen = SeriesVisibility.of(series)
+    out = agenda_moment(meeting, series.rules, tz)
+    state = MeetingState(published=True, agenda_out=out is None or utc(now) >= utc(out))
+    shown: list[PublicDecision] = []
+    for row in rows:
+        item = ItemState.of(row.item)
+        if not may_show(seen, surface, None, Part.AGENDA, meeting=state, item=item):
+            continue
+        decision, advice = row.decision, row.advice
+        shown.append(
+            PublicDecision(
+                number=f"WB-{row.item.id}",
+                title=untrusted(row.item.title),
+                outcome=decision.outcome,
+                counts=tuple(
+                    (party, c.get("voor", 0), c.get("tegen", 0), c.get("onthouding", 0))
+                    for party, c in decision.counts.items()
+                ),
+                weights=tuple(decision.weights.items()),
+                advice_partner=None if advice is None else untrusted(advice.partner, 80),
+                advice_due=None if advice is None else advice.due,
+                motivation=None
+                if advice is None or advice.motivation is None
+                else untrusted(advice.motivation, 2000),
+            )
+        )
+    return tuple(shown)
 
 
 def next_publication(config: Config, meetings: Sequence[Meeting], now: datetime) -> datetime | None:
