@@ -285,6 +285,9 @@ def counts_of(votes: Mapping[str, str]) -> Counts:
 # --- non-binding advice: the request to the partner, and its answer ------------------------
 
 
+ADVICE_SUBJECT = mark("Non-binding advice: motivated answer requested")
+
+
 def advice_request_key(advice_id: int) -> str:
     """The outbox key (and, by :func:`message_id_for`, the Message-ID) of the request."""
     return f"advice/{advice_id}/request"
@@ -337,10 +340,7 @@ def advice_request_mail(
 
     nl = Translator("nl", tz)
     en = Translator("en", tz)
-    subject = (
-        f"[WB-{item.id}] {nl('Non-binding advice: motivated answer requested')} / "
-        f"{en('Non-binding advice: motivated answer requested')}"
-    )
+    subject = f"[WB-{item.id}] {nl(ADVICE_SUBJECT)} / {en(ADVICE_SUBJECT)}"
     key = advice_request_key(advice.id)
     last = thread[-1] if thread else None
     return MailOut(
