@@ -18,16 +18,19 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from chat_helpers import (
+    SECOND,
     Setup,
     Watcher,
     Wijkbode,
     dump,
     from_bot,
+    meeting_id,
     new_watcher,
     replies_to,
     start_wijkbode,
@@ -332,3 +335,31 @@ async def test_listings_name_members_and_no_phone_number_appears_anywhere(
     assert everything
     leaks = [e for e in everything if PHONE.search(_all_text(e))]
     assert leaks == [], dump(leaks)
+
+
+async def test_a_poll_wijkbode_starts_has_a_text_form_for_whatsapp(world: BridgedWorld) -> None:
+    """A poll Wijkbode starts (here a date poll) carries a plain body with its question and
+    numbered options: what a bridge without poll support, or a relay, shows."""
+    days = [(SECOND + timedelta(days=n)).isoformat() for n in (1, 2)]
+    asked = await world.alice.send(
+        world.room,
+        {"msgtype": "m.text", "body": f"!datumpoll {meeting_id(SECOND)} {days[0]} {days[1]}"},
+    )
+
+    def is_poll(event: dict[str, Any]) -> bool:
+        return event.get("type") in ("org.matrix.msc3381.poll.start", "m.poll.start")
+
+    events = await world.alice.wait(
+        world.room,
+        lambda got: (
+            any(is_poll(e) for e in from_bot(got, world.bot))
+            or bool(replies_to(got, world.bot, asked))
+        ),
+        world.bot,
+    )
+    polls = [e for e in from_bot(events, world.bot) if is_poll(e)]
+    assert polls, dump(replies_to(events, world.bot, asked))
+    body = polls[-1]["content"]["body"]
+    assert "1. " in body, body
+    assert "2. " in body, body
+    assert not PHONE.search(body)
