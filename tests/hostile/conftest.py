@@ -38,6 +38,8 @@ from daemon_runner import (  # noqa: E402 -- needs the path above
 )
 from feed_helpers import free_port  # noqa: E402
 
+from daemon.model import Item  # noqa: E402
+from daemon.store import Store  # noqa: E402
 from harness.dovecot import DovecotServer  # noqa: E402
 from harness.servers import make_run_dir  # noqa: E402
 from harness.smtp import SmtpRelay  # noqa: E402
@@ -147,6 +149,16 @@ class Hostile:
         now = self.rss_kib()
         assert now - before.rss_kib < rss_bound_kib, (before.rss_kib, now)
         assert self.outside_state() == before.outside
+
+    async def items(self) -> list[Item]:
+        """Every item in the store, read beside the running daemon."""
+        store = await Store.open(self.runner.state_dir)
+        try:
+            async with store.reading() as tx:
+                found = [i for m in await tx.meetings() for i in await tx.items_for_meeting(m.id)]
+                return found + await tx.items_without_meeting()
+        finally:
+            await store.close()
 
     def room(self, which: str) -> str:
         """The room id of ``core`` or ``announce``, %-encoded for a path."""
