@@ -224,9 +224,10 @@ class DaemonRun:
     perf_counter just before the process was created.
     """
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, run_args: Sequence[str] = ()) -> None:
         self.config = config
         self.log_path = log_path
+        self.run_args = list(run_args)  # after ``run``: ``--now``, ``--speed`` (bench/soak.py)
         self.started = 0.0
         self.ready_after: float | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -253,7 +254,7 @@ class DaemonRun:
             self.started = time.perf_counter()
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "daemon", "--config", str(self.config), "run",
-                cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log,
+                *self.run_args, cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True,
                 preexec_fn=die_with_parent,
             )  # fmt: skip

@@ -1,6 +1,7 @@
 """Idle memory of the whole Wijkbode process tree after a mail backlog, next to a bare nio client.
 
     .venv/bin/python bench/memory.py [--mails 300] [--idle 20] [--timeout SECONDS]
+    .venv/bin/python bench/memory.py --year [--days 365] [--minutes 10] [--idle 20]
 
 Starts the harness' servers (Synapse, Dovecot, the SMTP relay, Radicale) on
 loopback once and sets up the demo's world (harness/demo_accounts.py and
@@ -17,6 +18,11 @@ and the demo's whole ``wijkbode.toml`` ([matrix], [mail], [caldav]).
   mail is handled, every receipt delivered and the core room's feed posted
   (the same checks as backlog.py, exactly once included), both sit idle for
   ``--idle`` seconds and are measured at the same moment.
+
+With ``--year`` the measure comes after a simulated year instead of a
+backlog: bench/soak.py's run (the same world, the same floor, plus ``[http]``;
+the daemon's clock ``--days`` in ``--minutes``, with mail and chat traffic),
+idle for ``--idle`` seconds at its end.
 
 Memory is read from ``/proc/<pid>/smaps_rollup`` for the root process and
 every live descendant (parse workers, a multiprocessing resource tracker):
@@ -260,6 +266,8 @@ class Setup:
     address: str
     partner_domain: str
     mailbox: MailboxLogin
+    core_room: str = ""  # alice's encrypted core room, where bench/soak.py files by chat
+    alice: tuple[str, str] = ("", "")  # her user id and password
 
 
 async def _set_up(servers: LoopbackServers, run_dir: Path, floor: FloorProcess) -> Setup:
@@ -323,7 +331,9 @@ async def _set_up(servers: LoopbackServers, run_dir: Path, floor: FloorProcess) 
         accounts.secrets.imap.read_text().strip(),
         endpoints.imap.ca_file,
     )
-    return Setup(config, ADDRESS, "amsterdam.nl", mailbox)  # a partner domain of the demo
+    alice_login = (user_id(ALICE, server_name), accounts.alice_password)
+    # amsterdam.nl: a partner domain of the demo
+    return Setup(config, ADDRESS, "amsterdam.nl", mailbox, core, alice_login)
 
 
 def _fill(setup: Setup, backlog: Backlog) -> None:
@@ -362,12 +372,25 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, help="seconds the daemon may take (default 90 + N/4)"
     )
+    parser.add_argument(
+        "--year",
+        action="store_true",
+        help="after a simulated year with every connector and [http] on (bench/soak.py's run)",
+    )
+    parser.add_argument("--days", type=int, default=365, help="with --year: simulated days")
+    parser.add_argument("--minutes", type=float, default=10.0, help="with --year: real minutes")
     parser.add_argument("--nio-floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.nio_floor:
         with contextlib.suppress(KeyboardInterrupt):
             raise SystemExit(asyncio.run(nio_floor()))
         return
+    if args.year:
+        from soak import parser as soak_parser
+        from soak import run as run_soak
+
+        year = ["--days", str(args.days), "--minutes", str(args.minutes), "--idle", str(args.idle)]
+        raise SystemExit(run_soak(soak_parser().parse_args(year)))
     from backlog import BenchError, load_average, quiet_relay
     from common import run_folder
 
