@@ -137,6 +137,13 @@ class MailParser:
         parsed: ParsedMail = await self._run("parse", raw, self._our_address, self._limits)
         return parsed
 
+    async def ready(self) -> None:
+        """Start a worker unless one is idle (a fresh Python process takes a second or more
+        on a busy machine), so a parse after this does not wait for one."""
+        async with self._slots:
+            if not self._idle:
+                self._give_back(await self._take())
+
     async def sender_hint(self, raw: bytes) -> SenderHint | None:
         try:
             hint: SenderHint | None = await self._run("sender_hint", raw)

@@ -1,9 +1,10 @@
 """Reading a batch of new mails before the transaction that records them.
 
 Parsing runs in parallel in the parser's workers. A mail tried before runs
-alone, with its attempts counted in the store *before* each try, so a mail that
-keeps killing its parse is quarantined after ``parse_attempts`` tries even across
-crashes, while the mails that merely shared a batch with it are not. The
+alone, with its attempts counted in the store *before* each try (and taken back
+once the parse finished), so a mail that keeps killing its parse is quarantined
+after ``parse_attempts`` tries even across crashes, while the mails that merely
+shared a batch with it, or were in hand when the daemon died elsewhere, are not. The
 documents of each parsed mail are written to the content-addressed store here
 too, since files are not part of a SQLite transaction (a repeat writes nothing).
 """
@@ -129,20 +130,30 @@ async def _parse_all(
 async def _parse_alone(
     mail: RawMail, store: Store, parser: MailParser, settings: IntakeSettings, clock: Clock
 ) -> ParsedMail | str:
-    """Try one mail until it parses or its attempts run out, each attempt counted first."""
+    """Try one mail until it parses or its attempts run out, each attempt counted first.
+
+    Only the parse itself is charged: a worker is started before the count (after a
+    restart that takes a second or more), and a parse that finished is taken back, so
+    a daemon killed again and again while starting or filing quarantines no mail.
+    """
     key, limit = (settings.folder, mail.uidvalidity, mail.uid), settings.parse_attempts
     while True:
+        await parser.ready()
         async with store.transaction(direct=True) as tx:
             attempt = await tx.count_attempt(*key, at=clock.now())
             if attempt > limit:
                 _, last_error = await tx.attempt_state(*key)
                 return last_error or f"gave_up: {limit} attempts did not finish"
         try:
-            return await parser.parse(mail.raw)
+            parsed = await parser.parse(mail.raw)
         except UnparseableMail as refusal:
             _log_refusal(mail, attempt, limit, refusal.reason)
             async with store.transaction(direct=True) as tx:
                 await tx.record_attempt_error(*key, refusal.reason)
+        else:
+            async with store.transaction(direct=True) as tx:
+                await tx.settle_attempt(*key)
+            return parsed
 
 
 def _log_refusal(mail: RawMail, attempt: int, limit: int, reason: str) -> None:

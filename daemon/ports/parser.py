@@ -38,6 +38,11 @@ class MailParser(Protocol):
         """The mail understood, or ``UnparseableMail`` (its ``reason`` says why)."""
         ...
 
+    async def ready(self) -> None:
+        """Have a worker waiting (start one if none is): the time that takes is no mail's
+        doing, so the intake waits for it before it charges a mail a parse attempt."""
+        ...
+
     async def sender_hint(self, raw: bytes) -> SenderHint | None:
         """The sender of a mail ``parse`` refused, from its headers only; ``None`` if unreadable."""
         ...

@@ -246,6 +246,16 @@ class MailQueries(QueriesBase):
         assert row is not None  # INSERT ... RETURNING always yields the row
         return int(row[0])
 
+    async def settle_attempt(self, folder: str, uidvalidity: int, uid: int) -> None:
+        """Take back the attempt counted for a parse that finished: a crash after it (while
+        filing) is no evidence against this mail. The row stays, so the mail is still
+        tried alone next time."""
+        await self._conn.execute(
+            "UPDATE mail_attempts SET attempts = attempts - 1"
+            " WHERE folder = ? AND uidvalidity = ? AND uid = ? AND attempts > 0",
+            (folder, uidvalidity, uid),
+        )
+
     async def mark_batch_try(
         self, folder: str, uidvalidity: int, uid: int, *, at: datetime
     ) -> None:

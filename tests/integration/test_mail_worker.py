@@ -124,3 +124,14 @@ async def test_the_sender_hint_is_read_in_a_worker_too(parser: MailParser) -> No
     assert hint is not None
     assert (hint.address, hint.message_id) == ("ambtenaar7@gemeente.test", "<n7@gemeente.test>")
     assert parser.replaced == 0
+
+
+async def test_ready_starts_one_worker_that_the_next_parse_uses(parser: MailParser) -> None:
+    """The intake waits for ``ready`` before it charges a mail a parse attempt, so the
+    worker's start-up is no mail's doing (tests/store/test_mail_reading.py)."""
+    await parser.ready()
+    [pid] = parser.worker_pids()
+    await parser.ready()  # one waiting already: no second one
+    assert parser.worker_pids() == [pid]
+    assert (await parser.parse(a_mail(1))).subject == "[stuk] Notitie 1"
+    assert parser.worker_pids() == [pid]

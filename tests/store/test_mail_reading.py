@@ -44,6 +44,7 @@ class RecordingParser:
         self._running = 0
         self.most_at_once = 0
         self.parses = 0
+        self.readied = 0
 
     async def parse(self, raw: bytes) -> ParsedMail:
         self._running += 1
@@ -58,6 +59,9 @@ class RecordingParser:
             )
         finally:
             self._running -= 1
+
+    async def ready(self) -> None:
+        self.readied += 1
 
     async def sender_hint(self, raw: bytes) -> SenderHint | None:
         return None
@@ -112,7 +116,12 @@ async def test_mails_of_an_interrupted_batch_are_tried_alone_and_counted(
     )  # fmt: skip
     assert all(isinstance(r, Readable) for r in readings)
     assert parser.most_at_once == 1
-    assert [await attempts(store, settings, uid) for uid in (1, 2, 3)] == [1, 1, 1]
+    assert parser.readied == 3  # a worker waiting before each count
+    # Each parse was counted before it started and taken back once it finished; the
+    # mails stay marked as tried, so the next pass tries them alone again.
+    assert [await attempts(store, settings, uid) for uid in (1, 2, 3)] == [0, 0, 0]
+    async with store.reading() as tx:
+        assert await tx.tried_before(settings.folder, UIDVALIDITY, 1)
 
 
 async def test_a_batch_killed_more_often_than_the_attempts_quarantines_nothing(
@@ -159,3 +168,50 @@ async def test_a_refused_mail_in_a_batch_gets_its_attempts_and_the_others_go_on(
     # 3 parses side by side, then the refused mail alone until its attempts ran out.
     assert parser.parses == 3 + settings.parse_attempts - 1
     assert await attempts(store, settings, 2) == settings.parse_attempts + 1
+
+
+async def test_a_mail_parsed_but_not_yet_filed_is_not_charged_for_later_kills(
+    store: Store, settings: IntakeSettings
+) -> None:
+    """Found by the fault suite (tests/faults): a mail in hand while the daemon was killed
+    again and again after its parse (while filing) was quarantined as "gave_up"."""
+    await interrupted_batch(store, settings, [4])
+    for _ in range(settings.parse_attempts + 2):  # read, then killed before the filing commit
+        [reading] = await read_batch(
+            [mail(4)], store=store, parser=RecordingParser(settings), settings=settings,
+            clock=ManualClock(AT),
+        )  # fmt: skip
+        assert isinstance(reading, Readable)
+    assert await attempts(store, settings, 4) == 0
+
+
+class KilledWhileStarting(RecordingParser):
+    """A daemon killed while its parse worker was still starting (a second or more after a
+    restart on a busy machine): ``ready`` never returns."""
+
+    async def ready(self) -> None:
+        raise KilledError
+
+
+class KilledError(Exception):
+    pass
+
+
+async def test_a_kill_while_the_parse_worker_starts_charges_no_mail(
+    store: Store, settings: IntakeSettings
+) -> None:
+    """Found by the fault suite: the first mail after each restart was charged for the
+    worker's start-up, and three kills in a row quarantined it."""
+    await interrupted_batch(store, settings, [6])
+    for _ in range(settings.parse_attempts + 2):
+        with pytest.raises(KilledError):
+            await read_batch(
+                [mail(6)], store=store, parser=KilledWhileStarting(settings), settings=settings,
+                clock=ManualClock(AT),
+            )  # fmt: skip
+    assert await attempts(store, settings, 6) == 0
+    [reading] = await read_batch(
+        [mail(6)], store=store, parser=RecordingParser(settings), settings=settings,
+        clock=ManualClock(AT),
+    )  # fmt: skip
+    assert isinstance(reading, Readable)
