@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from conftest import Baseline, Hostile
+from hostile_world import Baseline, Hostile
 
 from harness.synapse import SynapseServer
 

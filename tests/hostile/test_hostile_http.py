@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from conftest import Baseline, Hostile
 from feed_helpers import afetch
+from hostile_world import Baseline, Hostile
 
 from daemon.store import DATABASE_NAME
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import aiosmtplib
 import pytest
 import pytest_asyncio
-from conftest import Hostile
 from hostile_mail import FILED, IGNORED, QUARANTINED, MailCase, case_list, relay_safe
+from hostile_world import Hostile
 
 from daemon.model import Item
 from daemon.ports.outbox import ChannelName, MailOut
