@@ -21,6 +21,7 @@ import asyncio
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -205,17 +206,31 @@ def prepare_state_dir(state_dir: Path, *, create: bool) -> None:
             f"(give the right --state-dir or WIJKBODE_STATE_DIR)"
         )
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        # Every item, address and document is in here: the owner's alone (as systemd's
+        # StateDirectoryMode=0700), also when started by hand under umask 022.
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as error:
         raise StoreError(
             f"toestandsmap {state_dir} kan niet gemaakt worden: {error.strerror or error} "
             f"(cannot create state directory {state_dir})"
         ) from None
+    _close_to_others(state_dir)
     if not os.access(state_dir, os.W_OK | os.X_OK):
         raise StoreError(
             f"toestandsmap {state_dir} is niet schrijfbaar "
             f"(state directory {state_dir} is not writable)"
         )
+
+
+def _close_to_others(state_dir: Path) -> None:
+    """Take group and others' access from a state directory that holds our database (one
+    an earlier version or a hand-made ``mkdir`` left open); best effort: not ours, no harm."""
+    try:
+        mode = stat.S_IMODE(state_dir.stat().st_mode)
+        if mode & 0o077 and (state_dir / DATABASE_NAME).exists():
+            state_dir.chmod(mode & 0o700)
+    except OSError:
+        pass
 
 
 def _unusable(state_dir: Path, error: sqlite3.Error) -> StoreError:
