@@ -345,6 +345,8 @@ class PollCloser:
                     next_close = await tx.next_poll_close()
             except sqlite3.OperationalError as error:
                 log.warning("polls not closed (%s); trying again", error)
+            if next_close is not None and next_close <= self._clock.now():
+                next_close = None  # one that failed just now: again after poll_seconds
             await wait_for_any(self._clock, self._wake, next_close, self._poll_seconds)
 
     async def close_due(self) -> int:
@@ -354,17 +356,28 @@ class PollCloser:
         async with self._store.reading() as tx:
             due = [p.id for p in await tx.open_polls() if p.closes_at <= now]
         for poll_id in due:
-            async with self._store.transaction() as tx:
-                poll = await tx.poll(poll_id)
-                if poll is None or not poll.open:
-                    continue
-                done = await close_poll_in(tx, poll, self._settings, self._config, now)
+            try:
+                done = await self._close(poll_id, now)
+            except sqlite3.OperationalError:
+                raise
+            except Exception:
+                # One poll that cannot be closed (a bug, odd data) must not stop the daemon
+                # or the other polls; it is tried again at the next round, and logged.
+                log.exception("poll %d could not be closed; trying again later", poll_id)
+                continue
             if done is not None:
                 closed += 1
                 log.info("poll %d (%s) closed", poll_id, done.kind)
         if closed:
             self._on_closed()
         return closed
+
+    async def _close(self, poll_id: int, now: datetime) -> PollClosed | None:
+        async with self._store.transaction() as tx:
+            poll = await tx.poll(poll_id)
+            if poll is None or not poll.open:
+                return None
+            return await close_poll_in(tx, poll, self._settings, self._config, now)
 
 
 DEFAULT_POLL_DURATION = timedelta(hours=72)

@@ -265,3 +265,27 @@ async def test_a_date_poll_that_ends_after_the_meeting_started_moves_nothing(
     assert isinstance(end.payload, ChatPoll)
     assert "de vergadering verhuist niet" in end.payload.text
     assert "dinsdag 13 april 2027: 2" in end.payload.text
+
+
+async def test_a_poll_that_cannot_be_closed_does_not_stop_the_others(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import daemon.engine.polls as polls
+
+    first = await setup(store)
+    async with store.transaction() as tx:
+        other = await file_item(tx, ALLIANCE.id, title="Speeltuin")
+    await ask(store, f"!besluit WB-{first} sluit 1u", event="$a")
+    await ask(store, f"!besluit WB-{other.id} sluit 1u", event="$b")
+    real = polls.close_poll_in
+
+    async def failing(tx, poll, settings, config, now):  # type: ignore[no-untyped-def]
+        if poll.item == first:
+            raise RuntimeError("odd data")
+        return await real(tx, poll, settings, config, now)
+
+    monkeypatch.setattr(polls, "close_poll_in", failing)
+    later = NOW + timedelta(hours=2)
+    assert await PollCloser(store, FixedClock(later), PollSettings(AMS)).close_due() == 1
+    async with store.reading() as tx:
+        assert [p.item for p in await tx.open_polls()] == [first]
