@@ -7,6 +7,7 @@ and every secret and certificate file present.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,29 @@ def configured_secrets(config: Config) -> list[Secret]:
     if config.caldav:
         candidates.append(config.caldav.password)
     return [secret for secret in candidates if secret is not None]
+
+
+def exposed_secrets(config: Config) -> list[str]:
+    """A warning for each secret file other users may read (``check-config`` shows them;
+    ``run`` still starts: the file may sit in a directory nobody else can enter)."""
+    warnings = []
+    for secret in configured_secrets(config):
+        if secret.file is None:
+            continue
+        try:
+            mode = stat.S_IMODE(secret.file.stat().st_mode)
+        except OSError:
+            continue  # missing: runtime_problems says so
+        if mode & 0o077:
+            warnings.append(
+                f"{secret.where}: "
+                + bilingual(
+                    f"andere gebruikers mogen {secret.file} lezen (modus {mode:o}); "
+                    f"maak het 600: chmod 600 {secret.file}",
+                    "other users may read the secret file; make it 600",
+                )
+            )
+    return warnings
 
 
 def runtime_problems(config: Config) -> list[str]:
