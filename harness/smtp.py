@@ -10,6 +10,7 @@ import mailbox
 import smtplib
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -122,6 +123,36 @@ class CaptureView:
         return await self.relay.wait_for(predicate, timeout, since=self.start)
 
 
+class _SessionController(Controller):
+    """A ``Controller`` that knows its open connections, so an outage can close them.
+
+    aiosmtpd's ``stop`` only cancels the sessions' tasks and stops its loop: a client
+    still connected then leaves a socket nobody closes (a ResourceWarning, an error
+    under ``filterwarnings = error``) instead of seeing the connection drop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+
+    def factory(self) -> SMTP:
+        session = SMTP(self.handler, **self.SMTP_kwargs)
+        self.sessions.add(session)
+        return session
+
+    def drop_sessions(self) -> None:
+        """Close every open connection (from another thread), as a server going down does."""
+
+        async def close_all() -> None:
+            for session in list(self.sessions):
+                if session.transport is not None:
+                    session.transport.abort()
+            await asyncio.sleep(0)  # let each connection_lost run and release its socket
+            await asyncio.sleep(0)
+
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(10)
+
+
 class SmtpRelay:
     """aiosmtpd ``Controller`` on loopback acting as the site's MTA.
 
@@ -162,7 +193,7 @@ class SmtpRelay:
         self._captured: list[CapturedMail] = []
         self._changed = threading.Condition()
         self._maildir: mailbox.Maildir | None = None
-        self._controller: Controller | None = None
+        self._controller: _SessionController | None = None
 
     # -- lifecycle -------------------------------------------------------
 
@@ -172,7 +203,7 @@ class SmtpRelay:
             raise RuntimeError("SMTP relay is already running")
         self.root.mkdir(parents=True, exist_ok=True)
         self._maildir = mailbox.Maildir(self.root / "captured", create=True)
-        controller = Controller(
+        controller = _SessionController(
             _RelayHandler(self),
             hostname=self.host,
             port=self.port,
@@ -204,6 +235,7 @@ class SmtpRelay:
         """Stop listening (an outage); captured mail stays."""
         controller, self._controller = self._controller, None
         if controller is not None:
+            await asyncio.to_thread(controller.drop_sessions)
             await asyncio.to_thread(controller.stop)
 
     async def restart(self) -> None:
