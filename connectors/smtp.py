@@ -26,14 +26,11 @@ import email.errors
 import email.policy
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
+from email.utils import getaddresses
 
 import aiosmtplib
 
+from connectors.smtp_message import build_bytes, build_utf8
 from connectors.tls import client_context
 from daemon.clock import Clock, SystemClock
 from daemon.config.reader import bilingual
@@ -45,16 +42,11 @@ from daemon.store.documents import DocumentStore
 
 log = logging.getLogger(__name__)
 
-SENDER_NAME = "Wijkbode"
 DEFAULT_TIMEOUT = 60.0  # seconds per SMTP step
 # Well under the five minutes RFC 5321 §4.5.3.2 lets a server wait, so the server
 # rarely closes a session we still count on.
 DEFAULT_IDLE_SECONDS = 20.0
 DEFAULT_PARALLEL = 4  # sessions at once; a small site's server allows this many per login
-
-# CRLF line ends, and 8-bit text encoded (quoted-printable or base64), so the
-# mail needs no 8BITMIME from any server on its way.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 
 NO_SMTPUTF8 = bilingual(
@@ -78,47 +70,6 @@ def smtp_address(address: str) -> tuple[str, bool]:
         except UnicodeError:  # not a valid IDNA name; the server may still take it as UTF-8
             pass
     return address, True
-
-
-def build_message(
-    mail: MailOut,
-    sender: str,
-    documents: Mapping[str, bytes],
-    now: datetime,
-    *,
-    to: Sequence[str] | None = None,
-) -> EmailMessage:
-    """The message for ``mail`` from ``sender``; ``documents`` holds each attachment by sha256.
-
-    ``to`` replaces the payload's recipients in the header (their SMTP form).
-    """
-    message = EmailMessage(policy=POLICY)
-    message["From"] = Address(display_name=SENDER_NAME, addr_spec=sender)
-    message["To"] = ", ".join(mail.to if to is None else to)
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = mail.message_id
-    if mail.in_reply_to:
-        message["In-Reply-To"] = mail.in_reply_to
-    if mail.references:
-        message["References"] = " ".join(mail.references)
-    if mail.auto_submitted:
-        message["Auto-Submitted"] = mail.auto_submitted  # RFC 3834
-        message["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies to it
-    for name, value in mail.headers:
-        message[name] = value
-    message.set_content(mail.text)
-    if mail.html is not None:
-        message.add_alternative(mail.html, subtype="html")
-    for document in mail.attachments:
-        maintype, _, subtype = document.content_type.partition("/")
-        if not (maintype and subtype) or maintype == "multipart":
-            maintype, subtype = "application", "octet-stream"
-        message.add_attachment(
-            documents[document.sha256], maintype=maintype, subtype=subtype,
-            filename=document.filename,
-        )  # fmt: skip
-    return message
 
 
 def envelope_recipients(addresses: tuple[str, ...]) -> list[str]:
@@ -170,8 +121,8 @@ class SmtpChannel:
         envelope = [address for address, _ in recipients]
         documents = {d.sha256: await self._document(d.sha256) for d in mail.attachments}
         try:
-            message = build_message(mail, sender, documents, self._clock.now(), to=envelope)
-            raw = message.as_bytes(policy=POLICY.clone(utf8=True) if utf8 else POLICY)
+            build = build_utf8 if utf8 else build_bytes
+            raw = build(mail, sender, documents, self._clock.now(), to=envelope)
         except (ValueError, TypeError, email.errors.MessageError) as error:
             # A header the email package refuses (UnicodeError is a ValueError): no
             # retry builds it differently.

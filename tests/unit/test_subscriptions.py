@@ -4,11 +4,13 @@ subscribe form on the page."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from connectors.http.ratelimit import RateLimit
-from connectors.smtp import build_message
+from connectors.smtp_message import build_bytes
 from daemon.i18n import Translator
 from daemon.model import Series, SeriesId
 from daemon.ports.outbox import ChannelName, MailOut, decode_payload
@@ -114,7 +116,10 @@ def test_a_subscribers_mail_carries_one_click_unsubscribe_and_only_their_address
     assert url in sent.text
     assert sent.html is not None
     assert url in sent.html
-    message = build_message(sent, "wijkbode@wijk.example.org", {}, NOW)
+    message = email.message_from_bytes(
+        build_bytes(sent, "wijkbode@wijk.example.org", {}, NOW, to=sent.to),
+        policy=email.policy.default,
+    )
     assert message["List-Unsubscribe"] == f"<{url}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["To"] == "jan@example.org"
