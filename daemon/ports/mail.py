@@ -165,7 +165,8 @@ def authentication_failed(
 
     Only results from ``authserv_id`` (our own server) count: any other
     ``Authentication-Results`` header may have been written by the sender.
-    A definite DMARC verdict (pass or fail) decides. Without one, a DKIM or
+    A definite DMARC verdict decides, a ``fail`` before a ``pass`` (a sender can forge
+    the pass, not remove our fail). Without one, a DKIM or
     SPF ``fail`` counts unless another DKIM or SPF result for the domain passed.
     ``softfail``, ``neutral``, ``none`` and errors are not failures.
     """
@@ -183,9 +184,11 @@ def authentication_failure(
         return None
     ours = [r for r in auth_results if r.authserv_id == server and _speaks_for(r.domain, wanted)]
     dmarc = [r for r in ours if r.method == "dmarc"]
-    if any(r.result == _PASSED for r in dmarc):
-        return None
     failed = [r for r in dmarc if r.result == _FAILED]
+    # A fail beats a pass: a sender can write a "pass" naming our server into their own
+    # headers, but cannot take away the "fail" our server put above them.
+    if not failed and any(r.result == _PASSED for r in dmarc):
+        return None
     if not failed:
         checks = [r for r in ours if r.method in ("spf", "dkim")]
         if any(r.result == _PASSED for r in checks):
