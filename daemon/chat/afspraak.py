@@ -1,12 +1,13 @@
 """``Afspraak: <what> @owner voor <date>``: the owner, the due date and what remains.
 
 Pure. The owner is the first mention: a pill of the formatted body (Element
-shows the display name in the plain body), a Matrix id, or ``@name``. A typed
-``@name`` is matched against the core room's display names when they are known
-(``members``; "@Bob" finds "Bob (WA)", "@Bob van Dijk" the whole name); a name
-that fits several members is left as a question, and so is one that fits none
-when the members are everyone who can be named (a room bridged to WhatsApp);
-elsewhere such a name is kept as typed. The due
+shows the display name in the plain body), a Matrix id, a mail address written
+after the ``@`` (``@piet@partner.test``: someone outside the room, whose
+reminders go by mail), or a typed ``@name``. A typed name is matched against the
+core room's display names (``members``; "@Bob" finds "Bob (WA)", "@Bob van Dijk"
+the whole name); a name that fits several members or none is left as a
+question, in every room: a typed name that is nobody's would be an owner no
+reminder can reach, and a guess could name the wrong person. The due
 date ends the message: it is the rest of the message after one of
 "voor/tot/uiterlijk/op/by/before/until", after ``binnen/within N weken``, or
 after the owner, read WHOLE by :mod:`daemon.chat.dates` (so "eind januari" is
@@ -57,7 +58,10 @@ class Mention:
 
 
 _MXID = re.compile(r"@[a-z0-9._=/+\-]+:[a-z0-9.\-]+(?::\d{1,5})?", re.I)
-_AT_NAME = re.compile(r"(?<![\w@])@(?P<name>[^\W\d_][\w.\-]{0,40})", re.UNICODE)
+# "@piet@partner.test": the @ that names an owner, then a mail address.
+_AT_ADDRESS = re.compile(
+    r"(?<![\w@])@(?P<address>[\w.+\-]{1,64}@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+)(?![\w@])", re.I
+)
 _LEAD_WORDS = r"voor|tot|uiterlijk|op|by|before|until|due|on"
 _LEAD = re.compile(rf"(?<!\w)(?:{_LEAD_WORDS})(?!\w)", re.I)
 _SPAN_START = re.compile(r"(?<!\w)(?:binnen|over|within|in)\s+\S+\s+\S+", re.I)
@@ -78,13 +82,9 @@ def parse_agreement(
     text = " ".join(rest.split())
     owner, text, after_owner = _owner(text, mentions)
     problem: Ambiguous | Unknown | None = None
-    if owner is None and members:
-        owner, problem, text, after_owner = _typed_owner(text, members)
-        if isinstance(problem, Unknown) and not members.complete:
-            # Someone outside the room: kept as typed, as without member names.
-            owner, problem = problem.typed, None
-    elif owner is None:
-        owner, text, after_owner = _at_name(text)
+    if owner is None:
+        # No names known (outside the core room): every typed name is unknown.
+        owner, problem, text, after_owner = _typed_owner(text, members or Names())
     due, text, unclear = _due(text, after_owner, received_at, known_series)
     what = _DANGLING.sub("", text).strip(_SEPARATORS)
     if len(what) > MAX_AGREEMENT_CHARS:
@@ -116,8 +116,8 @@ def _typed_owner(
 
 def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str, int | None]:
     """The first mention (a pill or a Matrix id), the text without it, and where the
-    text after it starts (``None``: no owner, or nothing after it); a typed ``@name``
-    too when no members are known to match it against."""
+    text after it starts (``None``: no owner, or nothing after it); or a mail
+    address after an ``@``. A bare address is no owner ("mail info@gemeente.nl")."""
     for mention in mentions:
         for shown in (f"@{mention.text}", mention.text):
             at = text.find(shown) if shown.strip() else -1
@@ -126,14 +126,10 @@ def _owner(text: str, mentions: Sequence[Mention]) -> tuple[str | None, str, int
     mxid = _MXID.search(text)
     if mxid is not None:
         return (mxid[0], *_cut_at(text, mxid.start(), mxid.end()))
-    return None, text, None
-
-
-def _at_name(text: str) -> tuple[str | None, str, int | None]:
-    """A typed ``@name`` taken as it is (no member names known to match it against)."""
-    name = _AT_NAME.search(text)
-    if name is not None:
-        return (name["name"].rstrip(".-"), *_cut_at(text, name.start(), name.end()))
+    address = _AT_ADDRESS.search(text)
+    if address is not None:
+        owner = address["address"].lower()
+        return (owner, *_cut_at(text, address.start(), address.end()))
     return None, text, None
 
 

@@ -304,8 +304,7 @@ class ChatIntake:
         if room_id != self.rooms.core or self.rooms.core is None:
             return None
         names = await self._client.member_names(self.rooms.core)
-        # In a room bridged to WhatsApp everyone who can be named is a member.
-        return Names(names, complete=room_id in self.bridged)
+        return Names(names)
 
     async def _mark_only(self, event_id: str, room_id: str) -> None:
         async with self._handling(event_id, room_id):

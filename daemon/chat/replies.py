@@ -353,7 +353,7 @@ def agreement_question(
         elif typed is not None:
             lines.append(_(UNKNOWN_OWNER, typed=Untrusted(typed.typed, 60)))
         elif request.owner is None:
-            lines.append(_("Who will do it? Name the owner with @name."))
+            lines.append(_(NO_OWNER))
         if no_meeting:
             lines.append(_("No next meeting is planned, so “{phrase}” is no date yet.",
                            phrase=phrase))  # fmt: skip
@@ -372,8 +372,13 @@ AMBIGUOUS_OWNER = mark(
     " from the @ suggestions or write the whole name."
 )
 UNKNOWN_OWNER = mark(
-    "“@{typed}” is nobody in this room that I know. Who do you mean? Pick the person"
-    " from the @ suggestions."
+    "“@{typed}” is nobody in this room that I know. Who do you mean? Pick the member"
+    " from the @ suggestions, or, for someone outside this room, write @ and their mail"
+    " address (like @piet@example.org): the reminders then go there by mail."
+)
+NO_OWNER = mark(
+    "Who will do it? Pick the member from the @ suggestions, or write @ and the owner's"
+    " mail address."
 )
 
 _DUE_PROBLEMS = {

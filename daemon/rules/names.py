@@ -10,10 +10,8 @@ apart. A user id whose name is not known yet is shown without its digits.
 A typed ``@Bob`` (not a pill picked from the suggestions) is matched against
 the same display names by :meth:`Names.match`, with or without the bridge's
 " (WA)" suffix; two members fitting equally well is for the caller to ask
-about, never to guess. So is a name that fits nobody when the names are
-``complete``: in a room bridged to WhatsApp everyone who can be named is a
-member; in a plain Matrix room an afspraak may name someone outside it, and
-the typed name stays as it was written.
+about, never to guess. So is a name that fits nobody, in any room: someone
+outside the room is named by a mail address instead.
 """
 
 from __future__ import annotations
@@ -92,11 +90,7 @@ class Unknown:
 class Names:
     """The core room's members by user id; ``of`` is what every message shows."""
 
-    def __init__(
-        self, display_names: Mapping[str, str] | None = None, *, complete: bool = False
-    ) -> None:
-        # complete: whoever can be named is a member (a room bridged to WhatsApp).
-        self.complete = complete
+    def __init__(self, display_names: Mapping[str, str] | None = None) -> None:
         raw = {uid: _clean(name) for uid, name in (display_names or {}).items()}
         self._raw = {uid: name for uid, name in raw.items() if name}
         self._shown = _disambiguated(self._raw)

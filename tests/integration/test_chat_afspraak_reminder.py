@@ -78,7 +78,9 @@ async def test_an_afspraak_due_in_three_days_is_confirmed_without_an_immediate_r
         await runner.wait_running()
         # Messages from before the first sync are history the daemon skips.
         assert await runner.wait_for_log("first sync"), runner.log()[-3000:]
-        asked = await say(chat, f"Afspraak: Huurcommissie bellen @bob voor {due.isoformat()}")
+        asked = await say(
+            chat, f"Afspraak: Huurcommissie bellen @bob@buurt.test voor {due.isoformat()}"
+        )
 
         async def confirmed() -> bool:
             keys = [m.get(IDEMPOTENCY_CONTENT_KEY) for m in await bot_messages(chat)]

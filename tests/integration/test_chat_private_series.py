@@ -164,7 +164,9 @@ async def test_the_core_room_still_sees_the_kerngroep(world: World) -> None:
         return ask(world, text, room=world.core, who=world.alice)
 
     due = TODAY + timedelta(days=12)
-    assert "genoteerd" in await core(f"Afspraak: {SECRET_AGREEMENT} @kees voor {due.isoformat()}")
+    assert "genoteerd" in await core(
+        f"Afspraak: {SECRET_AGREEMENT} {world.alice.user_id} voor {due.isoformat()}"
+    )
     for text in ("!agenda kerngroep", f"!agenda {KERN.isoformat()}", f"!agenda {KERN_ID}"):
         answer = await core(text)
         assert KERN_ID in answer

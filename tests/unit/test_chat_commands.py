@@ -39,14 +39,20 @@ from daemon.chat.parsing import (
 )
 from daemon.filing.tags import MAX_TITLE_CHARS
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
+from daemon.rules.names import Names
 
 AMS = ZoneInfo("Europe/Amsterdam")
 AT = datetime(2027, 3, 10, 12, 0, tzinfo=AMS)  # a Wednesday
 SERIES = ("wijkalliantie", "kerngroep", "bewonersbijeenkomst")
+# The core room's members: a typed @name is one of them (issue 15).
+JAN, PIET, ANNA = "@jan:example.org", "@piet:example.org", "@anna:example.org"
+MEMBERS = Names({JAN: "Jan", PIET: "Piet", ANNA: "Anna"})
 
 
 def parse(text: str, mentions: tuple[Mention, ...] = ()) -> Request | None:
-    return parse_request(text, received_at=AT, known_series=SERIES, mentions=mentions)
+    return parse_request(
+        text, received_at=AT, known_series=SERIES, mentions=mentions, members=MEMBERS
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,7 +134,7 @@ def test_a_reply_fallback_quote_is_ignored() -> None:
     [
         (
             "Afspraak: flyers maken voor de buurtschouw @jan voor 15 maart",
-            RecordAgreement("flyers maken voor de buurtschouw", "jan", date(2027, 3, 15)),
+            RecordAgreement("flyers maken voor de buurtschouw", JAN, date(2027, 3, 15)),
         ),
         (
             "Afspraak: @jan:example.org belt de gemeente binnen 2 weken",
@@ -136,23 +142,23 @@ def test_a_reply_fallback_quote_is_ignored() -> None:
         ),
         (
             "Afspraak: zaal regelen @piet tot vrijdag",
-            RecordAgreement("zaal regelen", "piet", date(2027, 3, 12)),
+            RecordAgreement("zaal regelen", PIET, date(2027, 3, 12)),
         ),
         (
             "Afspraak: zaal regelen @piet uiterlijk 2027-04-01.",
-            RecordAgreement("zaal regelen", "piet", date(2027, 4, 1)),
+            RecordAgreement("zaal regelen", PIET, date(2027, 4, 1)),
         ),
         (
             "Afspraak: zaal regelen @piet uiterlijk op 2027-04-01",
-            RecordAgreement("zaal regelen", "piet", date(2027, 4, 1)),
+            RecordAgreement("zaal regelen", PIET, date(2027, 4, 1)),
         ),
         (
             "Agreement: call the city @anna by friday",
-            RecordAgreement("call the city", "anna", date(2027, 3, 12)),
+            RecordAgreement("call the city", ANNA, date(2027, 3, 12)),
         ),
         (
             "afspraak: koffie kopen @piet vrijdag",
-            RecordAgreement("koffie kopen", "piet", date(2027, 3, 12)),
+            RecordAgreement("koffie kopen", PIET, date(2027, 3, 12)),
         ),
     ],
 )
@@ -161,7 +167,7 @@ def test_afspraak_with_owner_and_date(text: str, expected: RecordAgreement) -> N
 
 
 def test_afspraak_without_owner_or_date_leaves_them_open() -> None:
-    assert RecordAgreement("zaal regelen", "piet", None) == parse("Afspraak: zaal regelen @piet")
+    assert RecordAgreement("zaal regelen", PIET, None) == parse("Afspraak: zaal regelen @piet")
     assert RecordAgreement("zaal regelen", None, date(2027, 3, 12)) == parse(
         "Afspraak: zaal regelen voor vrijdag"
     )
@@ -169,7 +175,7 @@ def test_afspraak_without_owner_or_date_leaves_them_open() -> None:
 
 def test_afspraak_with_an_unreadable_date_names_it() -> None:
     assert RecordAgreement(
-        "zaal regelen voor de bijeenkomst", "piet", None, "de bijeenkomst", DueProblem.UNREADABLE
+        "zaal regelen voor de bijeenkomst", PIET, None, "de bijeenkomst", DueProblem.UNREADABLE
     ) == parse("Afspraak: zaal regelen @piet voor de bijeenkomst")
 
 

@@ -16,11 +16,15 @@ import pytest
 from daemon.chat.afspraak import RecordAgreement, parse_agreement
 from daemon.chat.dates import DueProblem, DueReading, NextMeeting, read_due
 from daemon.chat.replies import agreement_question, agreement_reply
+from daemon.rules.names import Names
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NEW_YEAR = datetime(2026, 12, 28, 12, 0, tzinfo=AMS)  # a Monday
 SPRING = datetime(2027, 3, 10, 12, 0, tzinfo=AMS)  # a Wednesday
 SERIES = ("kerngroep", "wijkalliantie")
+# The core room's members: a typed @name is one of them (issue 15).
+BOB, ANNA = "@bob:example.org", "@anna:example.org"
+MEMBERS = Names({BOB: "Bob", ANNA: "Anna"})
 
 UNREADABLE = DueProblem.UNREADABLE
 NO_SUCH_DATE = DueProblem.NO_SUCH_DATE
@@ -169,53 +173,53 @@ def test_the_table_covers_at_least_sixty_phrases() -> None:
         # The three rows of issue 9, section 2.
         (
             "Begroting indienen @bob voor eind januari",
-            RecordAgreement("Begroting indienen", "bob", date(2027, 1, 31)),
+            RecordAgreement("Begroting indienen", BOB, date(2027, 1, 31)),
         ),
         (
             "Huurcommissie bellen @bob voor volgende week vrijdag",
-            RecordAgreement("Huurcommissie bellen", "bob", date(2027, 1, 8)),
+            RecordAgreement("Huurcommissie bellen", BOB, date(2027, 1, 8)),
         ),
         (
             "Subsidie aanvragen @bob voor 31 februari",
-            RecordAgreement("Subsidie aanvragen", "bob", None, "31 februari", NO_SUCH_DATE),
+            RecordAgreement("Subsidie aanvragen", BOB, None, "31 februari", NO_SUCH_DATE),
         ),
         # A date part is never read on its own.
         (
             "Flyers @bob voor volgende wek vrijdag",
             RecordAgreement(
-                "Flyers voor volgende wek vrijdag", "bob", None, "volgende wek vrijdag", UNREADABLE
+                "Flyers voor volgende wek vrijdag", BOB, None, "volgende wek vrijdag", UNREADABLE
             ),
         ),
         (
             "Zaal huren @bob voor januari",
-            RecordAgreement("Zaal huren", "bob", None, "januari", NOT_ONE_DAY),
+            RecordAgreement("Zaal huren", BOB, None, "januari", NOT_ONE_DAY),
         ),
         (
             "Zaal huren @bob eind januari",
-            RecordAgreement("Zaal huren", "bob", date(2027, 1, 31)),
+            RecordAgreement("Zaal huren", BOB, date(2027, 1, 31)),
         ),
         (
             "Zaal huren @bob 27 december",
-            RecordAgreement("Zaal huren", "bob", None, "27 december", PAST),
+            RecordAgreement("Zaal huren", BOB, None, "27 december", PAST),
         ),
         (
             "Verslag voor de buurt schrijven @bob voor de volgende vergadering",
             RecordAgreement(
-                "Verslag voor de buurt schrijven", "bob", None, next_meeting=NextMeeting()
+                "Verslag voor de buurt schrijven", BOB, None, next_meeting=NextMeeting()
             ),
         ),
         (
             "Call the city @anna by the end of january",
-            RecordAgreement("Call the city", "anna", date(2027, 1, 31)),
+            RecordAgreement("Call the city", ANNA, date(2027, 1, 31)),
         ),
         (
             "@bob belt de huurcommissie binnen 2 weken",
-            RecordAgreement("belt de huurcommissie", "bob", date(2027, 1, 11)),
+            RecordAgreement("belt de huurcommissie", BOB, date(2027, 1, 11)),
         ),
     ],
 )
 def test_afspraak_takes_the_date_phrase_whole(text: str, expected: RecordAgreement) -> None:
-    assert parse_agreement(text, NEW_YEAR, known_series=SERIES) == expected
+    assert parse_agreement(text, NEW_YEAR, known_series=SERIES, members=MEMBERS) == expected
 
 
 def test_the_confirmation_repeats_the_date_in_full() -> None:

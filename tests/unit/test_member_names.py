@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.chat.afspraak import parse_agreement
 from daemon.chat.replies import agreement_question
+from daemon.publish.scheduled import owner_address
 from daemon.rules.names import Ambiguous, Match, Names, Unknown, has_phone_number
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -16,7 +17,7 @@ BOB = "@whatsapp_31612345678:wa.example.org"
 BOB2 = "@whatsapp_31687654321:wa.example.org"
 ANNA = "@whatsapp_31600000001:wa.example.org"
 JAN = "@jan:example.org"
-MEMBERS = Names({BOB: "Bob (WA)", ANNA: "Anna de Vries (WA)", JAN: "Jan"}, complete=True)
+MEMBERS = Names({BOB: "Bob (WA)", ANNA: "Anna de Vries (WA)", JAN: "Jan"})
 
 
 def test_a_member_is_shown_by_display_name() -> None:
@@ -102,14 +103,45 @@ def test_afspraak_with_ambiguous_name_asks_which_one() -> None:
     assert "31612345678" not in question
 
 
-def test_afspraak_without_known_names_keeps_the_typed_name() -> None:
+def test_afspraak_without_known_names_asks_who_is_meant() -> None:
     agreement = parse_agreement("Ladder @Bob voor vrijdag", NOW)
-    assert (agreement.owner, agreement.owner_problem) == ("Bob", None)
+    assert (agreement.owner, agreement.owner_problem) == (None, Unknown("Bob"))
 
 
-def test_outside_a_bridged_room_an_unknown_name_is_kept_as_typed() -> None:
-    names = Names({BOB: "Bob (WA)", JAN: "Jan"})  # a plain Matrix room: not complete
+def test_in_a_plain_matrix_room_an_unknown_name_asks_too() -> None:
+    names = Names({BOB: "Bob (WA)", JAN: "Jan"})  # a room not bridged to WhatsApp
     agreement = parse_agreement("Ladder @Piet voor vrijdag", NOW, members=names)
-    assert (agreement.owner, agreement.owner_problem, agreement.what) == ("Piet", None, "Ladder")
-    assert agreement.due == date(2027, 1, 15)
+    assert (agreement.owner, agreement.owner_problem, agreement.what) == (
+        None,
+        Unknown("Piet"),
+        "Ladder",
+    )
+    assert agreement.due == date(2027, 1, 15)  # the date is kept for the answer's sake
     assert parse_agreement("Ladder @Bob voor vrijdag", NOW, members=names).owner == BOB
+
+
+def test_the_question_for_an_unknown_name_tells_how_to_name_an_owner() -> None:
+    agreement = parse_agreement("Ladder @Piet voor vrijdag", NOW, members=MEMBERS)
+    nl, en = agreement_question(agreement, TZ).body.split("— English —")
+    assert "Kies het lid uit de @-suggesties" in nl
+    assert "@ en het mailadres" in nl
+    assert "Pick the member from the @ suggestions" in en
+    assert "write @ and their mail address" in en
+
+
+def test_an_owner_outside_the_room_is_named_by_mail_address() -> None:
+    agreement = parse_agreement(
+        "Flyers drukken @Piet@Partner.test voor vrijdag.", NOW, members=MEMBERS
+    )
+    assert (agreement.owner, agreement.owner_problem) == ("piet@partner.test", None)
+    assert (agreement.what, agreement.due) == ("Flyers drukken", date(2027, 1, 15))
+    assert owner_address(agreement.owner or "") == "piet@partner.test"  # reminded by mail
+    # Without members known the address still names the owner.
+    assert parse_agreement("Flyers @piet@partner.test voor vrijdag", NOW).owner == (
+        "piet@partner.test"
+    )
+
+
+def test_a_bare_mail_address_is_what_was_agreed_not_the_owner() -> None:
+    agreement = parse_agreement("info@gemeente.nl mailen @Jan voor vrijdag", NOW, members=MEMBERS)
+    assert (agreement.owner, agreement.what) == (JAN, "info@gemeente.nl mailen")

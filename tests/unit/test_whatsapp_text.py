@@ -13,12 +13,15 @@ from daemon.chat.afspraak import pills
 from daemon.chat.markup import plain
 from daemon.chat.parsing import FileItem, RecordAgreement, ShowAgenda, parse_request
 from daemon.model import Kind
+from daemon.rules.names import Names
 
 NOW = datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+BOB = "@whatsapp_31612345678:example.org"
+MEMBERS = Names({BOB: "Bob (WA)"})
 
 
 def bridged(body: str, formatted_body: str | None = None) -> FileItem | RecordAgreement | None:
-    request = parse_request(body, received_at=NOW, mentions=pills(formatted_body))
+    request = parse_request(body, received_at=NOW, mentions=pills(formatted_body), members=MEMBERS)
     assert request is None or isinstance(request, FileItem | RecordAgreement)
     return request
 
@@ -69,7 +72,7 @@ def test_identifiers_with_underscores_and_sums_stay() -> None:
 def test_afspraak_in_bold_is_recognised() -> None:
     request = bridged("*Afspraak:* _ladder_ lenen @Bob voor 15 januari 2027")
     assert isinstance(request, RecordAgreement)
-    assert (request.what, request.owner) == ("ladder lenen", "Bob")
+    assert (request.what, request.owner) == ("ladder lenen", BOB)
 
 
 def test_a_mention_picked_on_whatsapp_arrives_as_a_pill() -> None:
