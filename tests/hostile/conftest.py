@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hostile_mail import AUTHSERV_ID
 from hostile_world import INTEGRATION, Hostile, series_text  # first: puts INTEGRATION on the path
 
 from daemon_runner import TZ, DaemonRunner, make_world  # isort: skip
@@ -71,7 +72,9 @@ async def hostile(
         synapse=synapse,
     )  # fmt: skip
     port = free_port()
-    config = world.config(series_text(), default_series="wijkalliantie") + (
+    text = world.config(series_text(), default_series="wijkalliantie")
+    text = text.replace("[mail]\n", f"[mail]\nauthserv_id = {AUTHSERV_ID!r}\n", 1)
+    config = text + (
         "\n[mail.limits]\nmax_attachment_bytes = 2000000\nmax_mail_bytes = 4000000\n"
         "max_attachments = 5\nparse_timeout_seconds = 10\n\n"
         f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://wijk.example.org"\n'

@@ -10,7 +10,11 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon.model import Item
+from daemon.model import Item, ItemStatus
+
+# The daemon's [mail] authserv_id and its configured partner (tests/integration/daemon_runner).
+AUTHSERV_ID = "mx.wijk.test"
+PARTNER = "secretariaat@partner.test"
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -208,6 +212,22 @@ PGP_INLINE = simple(
     "-----BEGIN PGP SIGNATURE-----\r\n\r\niQEzBAEBCAAd\r\n-----END PGP SIGNATURE-----\r\n",
 )
 TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
+
+
+def from_partner(results: list[str]) -> Callable[[str, str], bytes]:
+    """A [stuk] from the partner's address; ``results`` as Authentication-Results headers,
+    the first where our server puts its own (on top), the rest among the sender's."""
+
+    def build(to: str, sender: str) -> bytes:
+        top, *lower = [f"Authentication-Results: {AUTHSERV_ID}; {r}\r\n" for r in results]
+        local = sender.partition("@")[0]
+        return (
+            f"{top}From: Partner <{PARTNER}>\r\nTo: {to}\r\n{''.join(lower)}"
+            f"Subject: [stuk] Notitie {local}\r\nMessage-ID: <{local}@partner.test>\r\n"
+            "Content-Type: text/plain\r\n\r\nDe notitie.\r\n"
+        ).encode()
+
+    return build
 
 
 def many_files(count: int) -> list[bytes]:
@@ -618,6 +638,27 @@ def case_list() -> list[MailCase]:
                 ).encode()
             ),
             FILED,
+        ),
+        # A forged partner mail with a "pass" naming our server below our server's "fail".
+        MailCase(
+            "forged_authentication_results",
+            from_partner(
+                [
+                    "spf=fail smtp.mailfrom=partner.test; dkim=none;"
+                    " dmarc=fail header.from=partner.test",
+                    "spf=pass smtp.mailfrom=partner.test; dmarc=pass header.from=partner.test",
+                ]
+            ),
+            FILED,
+            check=lambda i: i.status is ItemStatus.AWAITING_ACCEPTANCE and bool(i.auth_failure),
+        ),
+        MailCase(
+            "verified_partner_control",
+            from_partner(
+                ["spf=pass smtp.mailfrom=partner.test; dmarc=pass header.from=partner.test"]
+            ),
+            FILED,
+            check=lambda i: i.status is ItemStatus.FILED and i.auth_failure is None,
         ),
         MailCase(
             "not_a_mail_at_all",
