@@ -16,6 +16,7 @@ from daemon.config import Config
 from daemon.model import MeetingId
 from daemon.publish.decisions import DecisionRow, decision_list, decision_rows
 from daemon.rules.decisions import Outcome
+from daemon.rules.names import Names
 from daemon.store import Store, has_state
 from daemon.store.decisions import StoredPoll
 
@@ -38,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def show_decisions(args: argparse.Namespace) -> int:
     config = config_from(args)
     meeting = MeetingId(args.meeting) if args.meeting else None
-    rows, polls = asyncio.run(_read(config, meeting))
+    rows, polls, names = asyncio.run(_read(config, meeting))
     if args.json:
         print_json(
             {
-                "decisions": [_row_json(row, config) for row in rows],
+                "decisions": [_row_json(row, config, names) for row in rows],
                 "open_polls": [_poll_json(poll, config) for poll in polls],
             }
         )
@@ -57,9 +58,9 @@ def show_decisions(args: argparse.Namespace) -> int:
 
 async def _read(
     config: Config, meeting: MeetingId | None
-) -> tuple[list[DecisionRow], list[StoredPoll]]:
+) -> tuple[list[DecisionRow], list[StoredPoll], Names]:
     if not config.state_dir.exists() or not has_state(config.state_dir):
-        return [], []
+        return [], [], Names()
     store = await Store.open(config.state_dir, create=False)
     try:
         async with store.reading() as tx:
@@ -68,12 +69,12 @@ async def _read(
             if meeting is not None and shown is None:
                 rows = []
             polls = [p for p in await tx.open_polls() if meeting is None or p.meeting == meeting]
-            return rows, polls
+            return rows, polls, Names(await tx.member_names())
     finally:
         await store.close()
 
 
-def _row_json(row: DecisionRow, config: Config) -> dict[str, Any]:
+def _row_json(row: DecisionRow, config: Config, names: Names | None = None) -> dict[str, Any]:
     decision, advice = row.decision, row.advice
     outcome = Outcome(decision.outcome)
     return {
@@ -86,7 +87,8 @@ def _row_json(row: DecisionRow, config: Config) -> dict[str, Any]:
         "rule": outcome.rule,
         "counts": decision.counts,
         "weights": decision.weights,
-        "not_counted": list(decision.not_counted),
+        # Voters by name, as the poll's end named them: a WhatsApp id is a phone number.
+        "not_counted": [(names or Names()).of(voter) for voter in decision.not_counted],
         "decided_at": local_iso(decision.decided_at, config.timezone),
         "advice": None
         if advice is None

@@ -186,7 +186,7 @@ def show_agenda(args: argparse.Namespace) -> int:
             {
                 "meeting": meeting.id,
                 "cancelled": meeting.cancelled,
-                "items": [item_json(i, config) for i in items],
+                "items": [item_json(i, config, names) for i in items],
             }
         )
         return 0
@@ -203,12 +203,15 @@ async def _agenda(
         return meeting, await tx.items_for_meeting(meeting.id), names
 
 
-def item_json(item: Item, config: Config) -> dict[str, Any]:
+def item_json(item: Item, config: Config, names: Names | None = None) -> dict[str, Any]:
     return {
         "id": item.id,
         "kind": item.kind.value,
         "title": item.title,
-        "submitter": item.submitter,
+        # As the room names them, through the one resolver: a WhatsApp member's Matrix
+        # id is a phone number, which nothing Wijkbode writes may show (a mail
+        # address stays as it is: the admin needs it to answer).
+        "submitter": (names or Names()).of(item.submitter),
         "received_at": local_iso(item.received_at, config.timezone),
         "late": item.late,
         "decision_ready": item.decision_ready,
