@@ -134,6 +134,7 @@ class Sample:
     pending: int
     rss_kb: int
     pss_kb: int
+    daemon_rss_kb: int  # the daemon process alone: parse workers come and go
     db_bytes: int
     documents_bytes: int
 
@@ -147,7 +148,8 @@ class Sample:
             f"  {self.real_s:5.0f} s  {self.sim.astimezone(TIMEZONE):%Y-%m-%d}  items"
             f" {self.items:5d}  jobs fired/skipped/pending {jobs:<12} outbox pending"
             f" {self.pending:3d}  RSS {self.rss_kb / 1024:6.1f} MB  PSS {self.pss_kb / 1024:6.1f}"
-            f" MB  db {self.db_bytes / 1e6:6.2f} MB ({self.db_per_item / 1024:5.1f} kB/item)"
+            f" MB (daemon alone RSS {self.daemon_rss_kb / 1024:5.1f} MB)"
+            f"  db {self.db_bytes / 1e6:6.2f} MB ({self.db_per_item / 1024:5.1f} kB/item)"
             f"  documents {self.documents_bytes / 1e6:6.1f} MB"
         )
 
@@ -171,6 +173,7 @@ def take_sample(daemon: DaemonRun, state: Path, started: float, sim: datetime) -
     return Sample(
         time.perf_counter() - started, sim, items, jobs, pending,
         sum(p.rss_kb for p in tree), sum(p.pss_kb for p in tree),
+        next((p.rss_kb for p in tree if p.pid == daemon.pid), 0),
         _bytes(db) + _bytes(db.with_name(db.name + "-wal")), _bytes(state / "documents"),
     )  # fmt: skip
 
@@ -236,6 +239,7 @@ class Result:
     idle_s: float
     speed: float
     days: int
+    libraries: list[str] = field(default_factory=list)
 
 
 async def soak(args: argparse.Namespace, run_dir: Path) -> Result:
@@ -307,6 +311,7 @@ async def _run(
         )
         samples.append(await asyncio.to_thread(take_sample, daemon, state, spawned, sim_now()))
         print(samples[-1].line(), flush=True)
+        libraries = mapped_libraries(daemon.pid)
         lower_bound = start + timedelta(seconds=(time.perf_counter() - daemon.started
                                                  - (daemon.ready_after or 0)) * speed)  # fmt: skip
     finally:
@@ -320,7 +325,7 @@ async def _run(
     if code != 0:
         problems.append(f"the daemon exited {code} on SIGTERM")
     return Result(samples, final, floor_memory, traffic, problems, counts, args.idle, speed,
-                  args.days)  # fmt: skip
+                  args.days, libraries)  # fmt: skip
 
 
 async def _wait_bot_joined(alice: DemoMember, room: str, daemon: DaemonRun) -> None:
@@ -372,7 +377,8 @@ def check(
             "SELECT status, count(*) FROM jobs WHERE due_at >= ? GROUP BY status", (due,)
         ))  # fmt: skip
         fired_without_rows = conn.execute(
-            "SELECT count(*) FROM jobs j WHERE status = 'fired' AND note NOT LIKE '%0 effects%'"
+            "SELECT count(*) FROM jobs j WHERE status = 'fired'"
+            " AND note NOT LIKE '%no destinations%'"  # _fired_note: fired with no effects
             " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key >= 'job/' || j.key || '/'"
             "   AND o.key < 'job/' || j.key || '0')"
         ).fetchone()[0]
@@ -418,19 +424,33 @@ def growth_lines(samples: list[Sample]) -> list[str]:
         return ["growth: too few samples to compare (run longer or sample more often)"]
     first, last = samples[WARM_UP_SAMPLES], samples[-1]
     items = last.items - first.items
-    rss = (last.rss_kb - first.rss_kb) / 1024
+    rss = (last.daemon_rss_kb - first.daemon_rss_kb) / 1024
+    tree = (last.rss_kb - first.rss_kb) / 1024
     pss = (last.pss_kb - first.pss_kb) / 1024
     per_item = statistics.median(s.db_per_item for s in samples[WARM_UP_SAMPLES:])
     return [
         f"growth from sample {WARM_UP_SAMPLES + 1} ({first.sim:%Y-%m-%d}, {first.items} items)"
         f" to the last ({last.sim:%Y-%m-%d}, {last.items} items, {items:+d}):"
-        f" RSS {rss:+.1f} MB, PSS {pss:+.1f} MB"
-        f" ({rss * 1024 / max(1, items):+.1f} kB RSS per item);"
+        f" the daemon's RSS {rss:+.1f} MB ({rss * 1024 / max(1, items):+.1f} kB per item);"
+        f" the whole tree RSS {tree:+.1f} MB, PSS {pss:+.1f} MB (parse workers come and go);"
         f" database {(last.db_bytes - first.db_bytes) / 1e6:+.2f} MB, per item"
         f" {first.db_per_item / 1024:.1f} → {last.db_per_item / 1024:.1f} kB"
         f" (median {per_item / 1024:.1f}); documents"
         f" {(last.documents_bytes - first.documents_bytes) / 1e6:+.1f} MB",
     ]
+
+
+LIBRARIES_OF_NOTE = ("pango", "harfbuzz", "cairo", "fontconfig", "etree", "vodozemac")
+
+
+def mapped_libraries(pid: int) -> list[str]:
+    """Shared libraries of note the process has mapped: what it loaded stays resident."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return []
+    names = {Path(line.split()[-1]).name for line in maps.splitlines() if ".so" in line}
+    return sorted(n for n in names if any(k in n for k in LIBRARIES_OF_NOTE))
 
 
 def memory_lines(result: Result) -> list[str]:
@@ -444,6 +464,8 @@ def memory_lines(result: Result) -> list[str]:
         ),
         f"ratio: PSS {pss:.2f}× the floor ({_verdict(pss)}), RSS {rss:.2f}× ({_verdict(rss)});"
         f" goal ≤ {GOAL}×",
+        "libraries of note mapped in the daemon at the end: "
+        + (", ".join(result.libraries) or "none"),
     ]
 
 
