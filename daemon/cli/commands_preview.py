@@ -19,6 +19,7 @@ from daemon.config import Config
 from daemon.errors import ConfigError
 from daemon.model import Agreement, Item, Kind, Meeting, MeetingId, Series
 from daemon.ports.outbox import CalendarWrite, ChannelName, ChatPost, MailOut
+from daemon.publish.decisions import DecisionRow, previous_decisions
 from daemon.publish.scheduled import FireContext, Targets, meeting_effects, skip_reason
 from daemon.rules.catchup import NOTICES
 from daemon.rules.moments import MEETING_REMINDER, deadline, moments
@@ -66,6 +67,9 @@ class _Stored:
     agenda: tuple[Item, ...]
     agreements: tuple[Agreement, ...]
     names: Names
+    # The series' previous meeting and its decisions (the concept and definitive agenda).
+    previous: Meeting | None = None
+    decided: tuple[DecisionRow, ...] = ()
 
 
 def show_preview(args: argparse.Namespace) -> int:
@@ -86,6 +90,8 @@ def show_preview(args: argparse.Namespace) -> int:
         agenda=stored.agenda,
         names=stored.names,
         agreements=stored.agreements,
+        previous=stored.previous,
+        decided=stored.decided,
     )
     print(render_preview(job, stored.meeting, series, context, html=args.html))
     return 0
@@ -210,11 +216,14 @@ async def _stored(config: Config, meeting_id: MeetingId, now: datetime) -> _Stor
         meeting = await tx.meeting(meeting_id)
         if meeting is None:
             raise _unknown(meeting_id)
+        previous, decided = await previous_decisions(tx, meeting)
         return _Stored(
             meeting,
             tuple(await tx.items_for_meeting(meeting_id)),
             tuple(await tx.agreements()),
             Names(await tx.member_names()),
+            previous,
+            tuple(decided),
         )
 
 

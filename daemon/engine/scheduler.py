@@ -38,9 +38,11 @@ from daemon.model import (
     SeriesId,
 )
 from daemon.ports.outbox import ChannelName, NewEffect
+from daemon.publish.decisions import previous_decisions
 from daemon.publish.folder import FOLDER_MOMENT, folder_effects
 from daemon.publish.package import PACKAGE_MOMENT, PackageSettings, stukken_package, with_package
 from daemon.publish.scheduled import (
+    DECIDED_MOMENTS,
     SHORT_NOTICE,
     FireContext,
     Targets,
@@ -476,6 +478,12 @@ class Scheduler:
         prefix = meeting_prefix(subject.id)
         # A private series' meeting reminder is the core group's overview: with the afspraken.
         overview = job.moment == MEETING_REMINDER and not series.public
+        # The concept and definitive agenda carry the previous meeting's besluitenlijst.
+        previous, decided = (
+            await previous_decisions(tx, subject)
+            if job.moment in DECIDED_MOMENTS and series.public_agenda
+            else (None, [])
+        )
         context = FireContext(
             tz,
             targets,
@@ -498,6 +506,8 @@ class Scheduler:
             previous_start=(
                 await _last_told_start(tx, job) if job.moment == MOVED_NOTICE else None
             ),
+            previous=previous,
+            decided=tuple(decided),
         )
         effects = meeting_effects(job, subject, series, context)
         return await self._with_files(tx, job, subject, series, context, effects)

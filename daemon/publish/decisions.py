@@ -376,6 +376,20 @@ def advice_answered_post(
     return ChatPost(body=body, html=html)
 
 
+async def previous_decisions(tx: Tx, meeting: Meeting) -> tuple[Meeting | None, list[DecisionRow]]:
+    """The series' meeting before ``meeting`` (the last one not cancelled) and its
+    decisions: the besluitenlijst the next concept and definitive agenda carry."""
+    earlier = [
+        m
+        for m in await tx.meetings()
+        if m.series == meeting.series and m.start < meeting.start and not m.cancelled
+    ]
+    if not earlier:
+        return None, []
+    previous = max(earlier, key=lambda m: (m.start, m.id))
+    return previous, await decision_rows(tx, previous)
+
+
 async def decision_rows(tx: Tx, meeting: Meeting | None) -> list[DecisionRow]:
     """Every decision (of ``meeting``) with its item and advice, oldest first."""
     rows: list[DecisionRow] = []

@@ -54,6 +54,7 @@ __all__ = [
     "PublicItem",
     "PublicMeeting",
     "next_publication",
+    "public_decisions",
     "public_meetings",
     "public_series",
     "public_view",
@@ -134,7 +135,7 @@ def public_meetings(
                 uid=event.uid,
                 description=event.description,
                 changed_at=publication.changed_at,
-                decisions=_decisions(
+                decisions=public_decisions(
                     meeting, (decisions or {}).get(meeting.id, []), series, tz, now, surface
                 ),
             )
@@ -175,7 +176,7 @@ def _agenda(
     )
 
 
-def _decisions(
+def public_decisions(
     meeting: Meeting,
     rows: Sequence[DecisionRow],
     series: Series,
@@ -184,7 +185,9 @@ def _decisions(
     surface: Surface,
 ) -> tuple[PublicDecision, ...]:
     """The decisions on the items whose titles the one rule lets out (never a confidential
-    item's), with their counts, weights and the advice's answer (issue 12)."""
+    item's), with their counts, weights and the advice's answer (issue 12). The page and
+    the partner mails of a public-agenda series (concept and definitive agenda) both ask
+    here, so what one shows the other may show, and nothing more."""
     seen = SeriesVisibility.of(series)
     out = agenda_moment(meeting, series.rules, tz)
     state = MeetingState(published=True, agenda_out=out is None or utc(now) >= utc(out))

@@ -44,6 +44,7 @@ from daemon.ports.outbox import (
     message_id_for,
 )
 from daemon.ports.public import FEED_NAME
+from daemon.publish.decisions import DecisionRow
 from daemon.publish.messages import (
     AgreementFacts,
     AgreementLine,
@@ -55,6 +56,7 @@ from daemon.publish.messages import (
     render_agreement,
     render_meeting,
 )
+from daemon.publish.public_view import public_decisions
 from daemon.publish.subscriptions import SUBSCRIBERS, with_subscribers
 from daemon.rules.catchup import (
     CANCELLED_NOTICE,
@@ -92,6 +94,10 @@ SHORT_NOTICE = "short_notice"
 
 _PUBLIC_MOMENTS = frozenset({ANNOUNCE, MEETING_REMINDER, *NOTICES})
 _PACKAGES = frozenset({CONCEPT_AGENDA, *(kind.value for kind in Kind)})
+# The moments whose message carries the besluitenlijst of the series' previous meeting
+# (for a series whose agenda is public: what the page shows, issue 12): the concept
+# agenda (T-21d) and the definitive agenda (T-14d), the partners' two mails.
+DECIDED_MOMENTS: Final = frozenset({CONCEPT_AGENDA, Kind.STUK.value})
 _NO_DOMAIN = "wijkbode.invalid"
 
 
@@ -187,6 +193,10 @@ class FireContext:
     advice: tuple[StoredAdvice, ...] = ()
     # A moved meeting's notice: when the channel was last told it takes place.
     previous_start: datetime | None = None
+    # DECIDED_MOMENTS: the series' previous meeting and its decisions (all of them: what
+    # may be shown is asked of the visibility rule when the message is composed).
+    previous: Meeting | None = None
+    decided: tuple[DecisionRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +493,16 @@ def meeting_facts(
     )
     stuk = rules.deadlines.get(Kind.STUK)
     kerngroep = template_for(moment, series) == "kerngroep"
+    previous = context.previous if moment in DECIDED_MOMENTS else None
+    # Asked as the public page asks: only decisions on items whose titles the rule lets
+    # out (a public-agenda series, never a confidential item), on every surface alike.
+    decided = (
+        ()
+        if previous is None
+        else public_decisions(
+            previous, context.decided, series, tz, job.due_at, Surface.PUBLIC_PAGE
+        )
+    )
     return MeetingFacts(
         template=template_for(moment, series),
         title=meeting.title,
@@ -497,6 +517,8 @@ def meeting_facts(
         agreements=_due_agreements(meeting, context, tz) if kerngroep else (),
         cannot=_cannot_agreements(job, context) if kerngroep else (),
         decisions=_waiting_decisions(context) if kerngroep else (),
+        previous=None if previous is None or not decided else (previous.title, previous.start),
+        decided=decided,
         previous_start=(
             context.previous_start
             if moment == MOVED_NOTICE and context.previous_start != meeting.start

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +32,8 @@ from daemon.model import (
     SeriesRules,
 )
 from daemon.ports.outbox import ChannelName, ChatPost, MailOut
+from daemon.ports.public import PublicDecision
+from daemon.publish.decisions import DecisionRow
 from daemon.publish.messages import (
     MATRIX_CONTENT_LIMIT,
     SUBJECT_LIMIT,
@@ -53,7 +55,7 @@ from daemon.publish.scheduled import (
 )
 from daemon.rules.defaults import BEWONERSBIJEENKOMST, KERNGROEP, WIJKALLIANTIE
 from daemon.rules.moments import AGREEMENT_OVERDUE, AGREEMENT_REMINDER
-from daemon.store.decisions import StoredAdvice, StoredPoll
+from daemon.store.decisions import StoredAdvice, StoredDecision, StoredPoll
 from daemon.store.engine import Job, JobStatus, SubjectType
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -467,3 +469,84 @@ def test_every_formatted_message_uses_only_tags_matrix_clients_render() -> None:
         )  # fmt: skip
         tags = set(re.findall(r"</?([a-z0-9]+)", message.html))
         assert tags <= MATRIX_TAGS, (template, tags - MATRIX_TAGS)
+
+
+# --- the besluitenlijst in the partners' agenda mails (issue 12, point 4) ---------------
+
+PREVIOUS_START = datetime(2027, 2, 9, 19, 30, tzinfo=AMS)
+
+
+def _previous(of: Series) -> Meeting:
+    return Meeting(
+        MeetingId(f"{of.id}-2027-02-09"), of.id, of.title, PREVIOUS_START,
+        PREVIOUS_START + timedelta(hours=2), "Buurthuis De Punt",
+    )  # fmt: skip
+
+
+def _decided(number: int, title: str, *, confidential: bool = False) -> DecisionRow:
+    """An item of the previous meeting decided 50%+1 with weights, and its decision."""
+    decided_item = item(
+        number, Kind.AGENDAPUNT, title, PREVIOUS_START - timedelta(30), confidential=confidential
+    )
+    decision = StoredDecision(
+        number, ItemId(number), MeetingId("wijkalliantie-2027-02-09"), "meeting", None,
+        "adopted", {"bewoners": {"voor": 3, "tegen": 1, "onthouding": 0},
+                    "partners": {"voor": 0, "tegen": 2, "onthouding": 1}},
+        {"bewoners": 2, "partners": 1}, (), "@a:x", PREVIOUS_START + timedelta(hours=1),
+    )  # fmt: skip
+    return DecisionRow(decision, decided_item)
+
+
+def test_the_concept_agenda_renders_the_previous_meetings_decisions() -> None:
+    decided = PublicDecision(
+        "WB-3", "Bankjes in het park", "adopted", (("bewoners", 3, 1, 0), ("partners", 0, 2, 1)),
+        (("bewoners", 2), ("partners", 1)), advice_partner="Gemeente",
+        advice_due=date(2027, 3, 1), motivation="Geen budget dit jaar.",
+    )  # fmt: skip
+    message = render_meeting(
+        facts("concept_agenda", previous=("Wijkalliantie", PREVIOUS_START), decided=(decided,)),
+        "mail", SENDER, AMS,
+    )  # fmt: skip
+    dutch, english = dutch_and_english(message.text)
+    assert (
+        "Besluitenlijst van de vorige vergadering, Wijkalliantie op dinsdag 9 februari 2027, "
+        "19:30:\n- WB-3 “Bankjes in het park”: " in dutch
+    )
+    assert "Decisions of the previous meeting, Wijkalliantie on Tuesday 9 February 2027" in english
+    assert "adopted by the 50%+1 rule" in english  # the rule that decided
+    line = next(line for line in english.splitlines() if line.startswith("- WB-3"))
+    for counted in ("3", "1", "2"):  # the counts and the weights, worded as on the page
+        assert counted in line
+    assert "Gemeente answered: Geen budget dit jaar." in line
+    assert "<li>WB-3 <strong>Bankjes in het park</strong>: " in message.html
+    nothing = render_meeting(facts("concept_agenda"), "mail", SENDER, AMS)
+    assert "vorige vergadering" not in nothing.text
+
+
+def test_the_partners_agenda_mails_carry_the_public_decisions_never_a_confidential_one() -> None:
+    rows = (
+        _decided(3, "Bankjes in het park"),
+        _decided(4, "Burenruzie Dorpsstraat", confidential=True),
+    )
+    context = FireContext(AMS, TARGETS, previous=_previous(ALLIANTIE), decided=rows)
+    for moment, due in (("concept_agenda", 21), (Kind.STUK.value, 14)):
+        fired = job(moment, ChannelName.MAIL, START - timedelta(days=due))
+        mails = {e.destination: e.payload for e in meeting_effects(
+            fired, meeting(ALLIANTIE), ALLIANTIE, context
+        )}  # fmt: skip
+        partner = mails[PARTNER]
+        assert isinstance(partner, MailOut)
+        assert "Besluitenlijst van de vorige vergadering" in partner.text, moment
+        assert "WB-3 “Bankjes in het park”" in partner.text
+        assert "Burenruzie" not in partner.text + (partner.html or "")
+        assert "WB-4" not in partner.text
+    # A series whose agenda is not public: its decisions are not in the mail at all.
+    closed = replace(ALLIANTIE, public_agenda=False)
+    fired = job("concept_agenda", ChannelName.MAIL, START - timedelta(days=21))
+    [partner_only] = [
+        e.payload
+        for e in meeting_effects(fired, meeting(closed), closed, context)
+        if e.destination == PARTNER
+    ]
+    assert isinstance(partner_only, MailOut)
+    assert "Bankjes" not in partner_only.text

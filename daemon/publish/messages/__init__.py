@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import Translator, mark, native_name, text_direction
 from daemon.model import Kind
+from daemon.ports.public import PublicDecision
+from daemon.publish.decisions import public_decision_lines
 from daemon.safe_text import untrusted
 
 if TYPE_CHECKING:
@@ -146,6 +148,10 @@ class MeetingFacts:
     cannot: tuple[AgreementLine, ...] = ()  # kerngroep: closed as "kan niet", with motivation
     decisions: tuple[DecisionLine, ...] = ()  # kerngroep: the decisions waiting
     previous_start: datetime | None = None  # a moved meeting: when it was planned before
+    # Concept and definitive agenda of a public-agenda series: the besluitenlijst of the
+    # series' previous meeting (its title and start), as the public page shows it.
+    previous: tuple[str, datetime] | None = None
+    decided: tuple[PublicDecision, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +276,13 @@ def _bilingual(
     texts, htmls = [], []
     for language in ("nl", "en", *extra):
         _ = Translator(language, tz, catalogs)
-        common = {"_": _, "lang": language, "kind_name": _kind_name(_), "offer": _offer(_)}
+        common = {
+            "_": _,
+            "lang": language,
+            "kind_name": _kind_name(_),
+            "offer": _offer(_),
+            "decision_lines": _decision_lines(_),
+        }
         texts.append(_environment().get_template(f"{template}.txt").render(**common, **values))
         htmls.append(_environment().get_template(f"{template}.html").render(**common, **values))
     text = _tidy(texts[0]) + ENGLISH_RULE + _tidy(texts[1])
@@ -298,6 +310,11 @@ def _offer(_: Translator) -> Callable[[Kind], str]:
     return lambda kind: _(KIND_OFFERS[kind])
 
 
+def _decision_lines(_: Translator) -> Callable[[PublicDecision], list[str]]:
+    """A decision's result, counts, weights, rule and advice, worded as on the page."""
+    return lambda decision: public_decision_lines(decision, _)
+
+
 def _safe_meeting(facts: MeetingFacts) -> MeetingFacts:
     """Sender-chosen text made safe to quote (no controls, no pings, capped)."""
     return replace(
@@ -308,6 +325,11 @@ def _safe_meeting(facts: MeetingFacts) -> MeetingFacts:
         documents=tuple(replace(d, name=untrusted(d.name, 200)) for d in facts.documents),
         agreements=tuple(_safe_agreement(a) for a in facts.agreements),
         cannot=tuple(_safe_agreement(a) for a in facts.cannot),
+        # The decisions' titles, partners and motivations are made safe where they are
+        # chosen (public_decisions), like the page's.
+        previous=None
+        if facts.previous is None
+        else (untrusted(facts.previous[0], 200), facts.previous[1]),
         decisions=tuple(
             replace(
                 d,
