@@ -76,6 +76,7 @@ from daemon.ports.outbox import ChannelName, Effect
 from daemon.store import Store
 from daemon.store.timefmt import instant_to_db
 from harness.ports import free_port
+from harness.process import log_tail
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_S = 2.0  # issue 14: time to READY with ten years of history
@@ -87,11 +88,16 @@ PARTNER_DOMAIN = "gemeente.test"
 # --- the configuration ---------------------------------------------------------------
 
 
+_HELD: list[socket.socket] = []
+
+
 def closed_port() -> int:
-    """A loopback port nothing listens on (bound and released: connect is refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nothing listens on: bound, never listening, held for the whole run
+    (so connect is refused, and no server started meanwhile can take the port)."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    _HELD.append(probe)
+    return int(probe.getsockname()[1])
 
 
 def config_text(state_dir: Path, secrets_dir: Path, years: int, now: datetime) -> str:
@@ -474,7 +480,9 @@ async def time_start(config: Path, log: Path) -> float:
     finally:
         code, _ = await daemon.stop()
     if code != 0:
-        raise BenchError(f"the daemon exited with {code} after SIGTERM; see {log}")
+        raise BenchError(
+            f"the daemon exited with {code} after SIGTERM; its log ends:\n{log_tail(log, 30)}"
+        )
     return ready
 
 
