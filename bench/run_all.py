@@ -93,7 +93,7 @@ def engine_rows(out: str) -> list[Row]:
 
 def caldav_rows(out: str) -> list[Row]:
     rates = {m[1]: (m[2], m[3]) for m in re.finditer(
-        r"^\s+(create|move|resend)\s+.*?([\d.]+)/s.*?median ([\d.]+) ms", out, re.M)}  # fmt: skip
+        r"^\s+(create|move|resend)\s+.*?([\d.]+)/s.*?median\s+([\d.]+) ms", out, re.M)}  # fmt: skip
     if not rates:
         raise LookupError("caldav")
     text = " / ".join(f"{k} {v[0]}/s (median {v[1]} ms)" for k, v in rates.items())
@@ -126,8 +126,8 @@ def memory_rows(out: str) -> list[Row]:
 def feed_rows(out: str) -> list[Row]:
     rows: list[Row] = []
     for kind in ("full", "304"):
-        ours = find(rf"^Wijkbode\S*\s+{kind}\s+([\d.]+)\s+[\d.]+\s+([\d.]+)", out)
-        ceiling = find(rf"^ceiling\S*\s+{kind}\s+([\d.]+)", out)
+        ours = find(rf"^Wijkbode[^\n]*?\s{kind}\s+([\d.]+)\s+[\d.]+\s+([\d.]+)", out)
+        ceiling = find(rf"^ceiling[^\n]*?\s{kind}\s+([\d.]+)", out)
         ratio = find(rf"^{kind}: Wijkbode / ceiling = ([\d.]+) \(goal >= ([\d.]+)\) (\w+)", out)
         rows.append((f"`/agenda.ics` {kind}, 50 keep-alive clients",
                      f"{float(ours[1]):.0f} req/s, p99 {ours[2]} ms",
