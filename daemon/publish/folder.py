@@ -9,13 +9,20 @@ apart. What it may show is decided as for the page: :func:`public_meetings` asks
 nothing the page would not (no agenda of a series whose agenda is not public, no
 confidential item); a series that is not public has no folder at all.
 
-WeasyPrint (HTML and CSS to PDF) is imported on the first render only, so an idle
-daemon does not carry it; it fetches nothing (every URL is refused): the style is
-inline and the QR code a ``data:`` URI.
+WeasyPrint (HTML and CSS to PDF) runs in a short-lived child process
+(:mod:`daemon.publish.folder_render`), never in the daemon: with Pango, HarfBuzz and
+fontconfig it would stay in the daemon's memory for good after one folder. The child
+has a time limit; a failed or overdue render raises ``FolderError`` (bilingual), so
+the folder moment's job fails like any other. It fetches nothing (every URL is
+refused): the style is inline and the QR code a ``data:`` URI.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import sys
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -53,6 +60,12 @@ CONTENT_TYPE = "application/pdf"
 # The moment the folder goes out (T-14d of a bewonersbijeenkomst).
 FOLDER_MOMENT = FOLDER
 LANGUAGES = ("nl", "en")
+# A render takes a second or two; the child also starts Python and WeasyPrint. Far
+# beyond that the child is stuck (a pathological page, a starved machine): kill it.
+RENDER_TIMEOUT_SECONDS = 120.0
+_RENDER_MODULE = "daemon.publish.folder_render"
+
+log = logging.getLogger("wijkbode.folder")
 
 
 class FolderError(WijkbodeError):
@@ -132,25 +145,57 @@ def folder_html(meeting: PublicMeeting, links: SiteLinks, config: Config, now: d
     )
 
 
-def render_pdf(html: str) -> bytes:
-    """``html`` as PDF (WeasyPrint, imported here: see the module docstring)."""
-    import weasyprint
-    from weasyprint.urls import URLFetcher
-
-    # Only ``data:`` (the QR code); anything else fails the render instead of a fetch.
-    fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
-    document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url="about:blank")
-    pdf = document.write_pdf()
-    if not isinstance(pdf, bytes):  # write_pdf without a target returns the bytes
-        raise TypeError("WeasyPrint returned no PDF")
+async def render_pdf(html: str, limit_seconds: float = RENDER_TIMEOUT_SECONDS) -> bytes:
+    """``html`` as PDF, rendered by ``python -m daemon.publish.folder_render`` (see the
+    module docstring); ``FolderError`` when the child fails or takes over ``limit_seconds``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        _RENDER_MODULE,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        rendering = process.communicate(html.encode("utf-8"))
+        pdf, stderr = await asyncio.wait_for(rendering, limit_seconds)
+    except TimeoutError:
+        await _kill(process)
+        raise _render_failed(
+            f"na {limit_seconds:g} s afgebroken", f"stopped after {limit_seconds:g} s"
+        ) from None
+    except BaseException:
+        # Cancelled (the daemon stops): leave no child behind.
+        await asyncio.shield(_kill(process))
+        raise
+    if process.returncode != 0 or not pdf.startswith(b"%PDF"):
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else ""
+        code = process.returncode
+        raise _render_failed(f"afsluitcode {code}: {last}", f"exit code {code}: {last}")
     return pdf
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    await process.wait()
+
+
+def _render_failed(dutch: str, english: str) -> FolderError:
+    """The operator's log line and the job's error, both Dutch first, then English."""
+    message = (
+        f"de folder-PDF kon niet gemaakt worden ({dutch}) "
+        f"(the folder PDF could not be rendered ({english}))"
+    )
+    log.error("%s", message)
+    return FolderError(message)
 
 
 async def folder_pdf(tx: Tx, config: Config, meeting_id: MeetingId, now: datetime) -> bytes:
     """The folder of ``meeting_id`` as PDF bytes; ``FolderError`` for an unknown meeting
-    or one that is not public. Renders in a thread (a second or so of CPU)."""
-    import asyncio
-
+    or one that is not public, or when the render fails (see :func:`render_pdf`)."""
     meeting = await tx.meeting(meeting_id)
     if meeting is None:
         raise FolderError(
@@ -158,7 +203,7 @@ async def folder_pdf(tx: Tx, config: Config, meeting_id: MeetingId, now: datetim
         )
     shown = folder_meeting(meeting, await tx.items_for_meeting(meeting.id), config, now)
     html = folder_html(shown, site_links(config), config, now)
-    return await asyncio.to_thread(render_pdf, html)
+    return await render_pdf(html)
 
 
 def folder_filename(meeting: Meeting) -> str:

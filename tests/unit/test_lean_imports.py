@@ -34,7 +34,7 @@ NOT_AT_START = [
     "jinja2",
     "multiprocessing",
     "caldav",  # loaded by the CalDAV channel's first write
-    "weasyprint",  # loaded to render the paper folder, at its moment or `wijkbode folder`
+    "weasyprint",  # never: the paper folder renders in a child (daemon.publish.folder_render)
 ]
 
 
