@@ -3,7 +3,9 @@
 The definitive agenda's message (:mod:`daemon.publish.scheduled`) is composed
 first; this module adds the package to each of its outbox rows:
 
-- the core group's room gets the files themselves (``ChatPost.documents``);
+- the core group's room gets the files themselves (``ChatPost.documents``), each
+  posted; its listing of a large package ends in "… en nog N" so the post fits one
+  Matrix event (the mail lists everything);
 - a partner's mail gets them attached while the package's total is at most
   ``[mail.limits] package_attach_max_bytes`` (default 10 MiB), and otherwise one
   download link per document (``/stukken/<token>``, served by ``[http]``),
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import Translator, mark
 from daemon.model import DocumentHash, Item, ItemStatus, Kind, Meeting, Series
+from daemon.ports.chat_limit import MATRIX_CONTENT_LIMIT, matrix_content_size
 from daemon.ports.outbox import ChatPost, DocumentRef, MailOut, NewEffect
 from daemon.safe_text import untrusted
 from daemon.store.downloads import DownloadToken
@@ -152,13 +155,7 @@ def with_package(
     for effect in effects:
         payload = effect.payload
         if isinstance(payload, ChatPost):
-            section = _section(package, tz, "room", {})
-            payload = replace(
-                payload,
-                body=_join(payload.body, section.plain),
-                html=payload.html + section.html,
-                documents=payload.documents + tuple(d.ref for d in package.documents),
-            )
+            payload = _room_post(payload, package, tz)
         elif isinstance(payload, MailOut):
             links: dict[DocumentHash, str] = {}
             if not attach and settings.base_url is not None:
@@ -181,6 +178,25 @@ def with_package(
             )
         out.append(replace(effect, payload=payload))
     return out, tokens
+
+
+def _room_post(post: ChatPost, package: Package, tz: ZoneInfo) -> ChatPost:
+    """The room's post with the package: every file still posted, but the listing of
+    a large package shortened ("… en nog N") until the event fits Matrix's limit (an
+    event over 64 KiB is refused, and would be parked: a message lost). The partners'
+    mail and the page keep the whole list."""
+    listed = max(len(package.documents), len(package.not_ready))
+    while True:
+        section = _section(package, tz, "room", {}, listed)
+        shown = replace(
+            post,
+            body=_join(post.body, section.plain),
+            html=post.html + section.html,
+            documents=post.documents + tuple(d.ref for d in package.documents),
+        )
+        if listed == 0 or matrix_content_size(shown.body, shown.html) <= MATRIX_CONTENT_LIMIT:
+            return shown
+        listed //= 2
 
 
 def _token(token: str, package: Package, key: str, document: PackedDocument) -> DownloadToken:
@@ -208,6 +224,7 @@ _LINKS_HEAD = mark(
     " has its own download link, which works until the meeting is over ({until})."
 )
 _ATTACHED_BESIDE_LINKS = mark("Attached (these are not shared by link):")
+_MORE = mark("… and {count} more.")
 _NO_DOCUMENTS = mark("Stukken package: no documents.")
 _NOT_READY_HEAD = mark("Not ready for decision (niet besluitrijp), not in the package:")
 _REASON_DISCUSSION = mark(
@@ -224,13 +241,17 @@ class _Section:
 
 
 def _section(
-    package: Package, tz: ZoneInfo, audience: str, links: dict[DocumentHash, str]
+    package: Package,
+    tz: ZoneInfo,
+    audience: str,
+    links: dict[DocumentHash, str],
+    listed: int | None = None,
 ) -> _Section:
     plain: list[str] = []
     markup: list[str] = []
     for language in ("nl", "en"):
         t = Translator(language, tz)
-        lines = _lines(t, package, audience, links)
+        lines = _lines(t, package, audience, links, listed)
         if language == "en":
             plain += ["", _ENGLISH_RULE]
             markup.append(f"<p><em>{_ENGLISH_RULE}</em></p>")
@@ -240,9 +261,14 @@ def _section(
 
 
 def _lines(
-    t: Translator, package: Package, audience: str, links: dict[DocumentHash, str]
+    t: Translator,
+    package: Package,
+    audience: str,
+    links: dict[DocumentHash, str],
+    listed: int | None = None,
 ) -> list[tuple[str, str]]:
-    """(plain, html) lines of the package section in one language."""
+    """(plain, html) lines of the package section in one language; each list at most
+    ``listed`` long (``None``: all), the rest counted ("… en nog N")."""
     lines: list[tuple[str, str]] = []
 
     def add(text: str, url: str | None = None) -> None:
@@ -276,12 +302,16 @@ def _lines(
             for document in kept:
                 add(_document_line(t, document))
     else:
-        for document in package.documents:
+        for document in package.documents[:listed]:
             add(_document_line(t, document))
+        if listed is not None and len(package.documents) > listed:
+            add(t(_MORE, count=len(package.documents) - listed))
     if package.not_ready:
         add(t(_NOT_READY_HEAD))
-        for item in package.not_ready:
+        for item in package.not_ready[:listed]:
             add(f"- WB-{item.id} {untrusted(item.title, _TITLE_CHARS)}: {t(_reason(item))}")
+        if listed is not None and len(package.not_ready) > listed:
+            add(t(_MORE, count=len(package.not_ready) - listed))
     return lines
 
 

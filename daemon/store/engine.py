@@ -9,11 +9,20 @@ caller's clock, never from the store.
 from __future__ import annotations
 
 import enum
+import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from daemon.ports.outbox import ChannelName, Effect, EffectStatus, NewEffect, decode_payload
+from daemon.ports.chat_limit import within_matrix_limit
+from daemon.ports.outbox import (
+    ChannelName,
+    ChatPost,
+    Effect,
+    EffectStatus,
+    NewEffect,
+    decode_payload,
+)
 from daemon.store.base import QueriesBase
 from daemon.store.timefmt import instant_from_db, instant_to_db, optional_instant_from_db
 
@@ -25,6 +34,8 @@ __all__ = [
     "RetryOutcome",
     "SubjectType",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class JobStatus(enum.StrEnum):
@@ -132,7 +143,15 @@ class EngineQueries(QueriesBase):
     # --- outbox ---------------------------------------------------------------
 
     async def enqueue(self, effect: NewEffect, *, now: datetime) -> bool:
-        """Add an effect; ``False`` when its key is already there (the first row stays)."""
+        """Add an effect; ``False`` when its key is already there (the first row stays).
+
+        A chat post too large for one Matrix event is shortened here, the one place
+        every effect passes: the homeserver would refuse it and the row be parked."""
+        if isinstance(effect.payload, ChatPost):
+            fitted = within_matrix_limit(effect.payload)
+            if fitted != effect.payload:
+                log.warning("chat post %s shortened to fit one Matrix event", effect.key)
+                effect = replace(effect, payload=fitted)
         return await self._changes_one_row(
             "INSERT INTO outbox (channel, destination, key, payload, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",

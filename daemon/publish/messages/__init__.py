@@ -18,7 +18,6 @@ Jinja2 is imported on the first render, not when the daemon starts (idle memory)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -30,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.i18n import Translator, mark, native_name, text_direction
 from daemon.model import Kind
+from daemon.ports.chat_limit import MATRIX_CONTENT_LIMIT, matrix_content_size
 from daemon.ports.public import PublicDecision
 from daemon.publish.decisions import public_decision_lines
 from daemon.safe_text import untrusted
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 Channel = Literal["matrix", "mail", "calendar"]
 CHANNELS: Final[tuple[Channel, ...]] = ("matrix", "mail", "calendar")
 
-# Matrix refuses events over 65,536 bytes (JSON, with its envelope); the body and the
-# formatted body together stay well below, measured as the JSON the client sends.
-MATRIX_CONTENT_LIMIT: Final = 60_000
 # A subject people can read on a phone; RFC 5322 allows more, mail clients show less.
 SUBJECT_LIMIT: Final = 160
 MAX_LISTED: Final = 40
@@ -242,12 +239,6 @@ def subject_line(headline: str, title: str, when: datetime | None, tz: ZoneInfo)
     return frame.format(short)
 
 
-def matrix_content_size(text: str, html: str) -> int:
-    """The bytes of a Matrix message's content as the client sends it (JSON, ASCII-escaped)."""
-    content = {"msgtype": "m.notice", "body": text, "format": "org.matrix.custom.html"}
-    return len(json.dumps({**content, "formatted_body": html}).encode())
-
-
 def _within_limits(
     render: Callable[[int], Rendered], channel: Channel, max_listed: int
 ) -> Rendered:
@@ -373,6 +364,7 @@ def _size(size: int) -> str:
 
 __all__ = [
     "CHANNELS",
+    "MATRIX_CONTENT_LIMIT",
     "AgreementFacts",
     "AgreementLine",
     "Channel",
@@ -382,6 +374,7 @@ __all__ = [
     "MeetingFacts",
     "Rendered",
     "Sender",
+    "matrix_content_size",
     "render_agreement",
     "render_meeting",
     "subject_line",
