@@ -6,13 +6,18 @@ room's history is searched first for an earlier copy. A post's documents
 follow it as files with the transaction ids ``<key>/doc/<n>``. Destinations
 may be aliases (``#kerngroep:example.org``, as the configuration names rooms).
 TransientError (including ``M_LIMIT_EXCEEDED`` with its wait) and
-PermanentError pass through to the dispatcher.
+PermanentError pass through to the dispatcher. "Not in the room" is transient (the
+client joins before the next attempt: at a first start a post may be due before the
+invite was accepted), until ``NOT_IN_ROOM_ATTEMPTS``: a room we were kicked or
+banned from then parks the row, with a log line that says what to do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from connectors.matrix.errors import NotInRoomError
 from connectors.matrix.polls import poll_event
 from daemon.errors import PermanentError, TransientError
 from daemon.model import DocumentHash
@@ -20,7 +25,13 @@ from daemon.ports.chat import ChatClient, OutgoingChat
 from daemon.ports.outbox import ChannelName, ChatPoll, ChatPost, ChatReaction, Effect
 from daemon.store.documents import DocumentStore
 
+log = logging.getLogger(__name__)
+
 READY_WAIT_S = 30.0
+# Attempts refused with "not in room" before the row is parked. With the outbox's
+# backoff (ceilings 2, 4, ... 256 s) that is several minutes: ample for a first
+# start's invite, and an operator still hears soon of a room that shut us out.
+NOT_IN_ROOM_ATTEMPTS = 9
 
 
 class MatrixChannel:
@@ -44,6 +55,26 @@ class MatrixChannel:
         return ChannelName.MATRIX
 
     async def deliver(self, effect: Effect) -> str:
+        try:
+            return await self._deliver(effect)
+        except NotInRoomError as error:
+            attempt = effect.attempts + 1
+            if attempt < NOT_IN_ROOM_ATTEMPTS:
+                raise
+            log.error(
+                "Matrix: still not a member of %s after %d attempts (kicked, banned or "
+                "never invited?); %s is parked: invite the bot again, then "
+                "`wijkbode outbox retry <id>`",
+                effect.destination,
+                attempt,
+                effect.key,
+            )
+            raise PermanentError(
+                f"na {attempt} pogingen nog altijd geen lid van {effect.destination} "
+                f"(still not a member after {attempt} attempts): {error}"
+            ) from error
+
+    async def _deliver(self, effect: Effect) -> str:
         await self._wait_until_ready()
         room = await self._client.resolve_room(effect.destination)
         payload = effect.payload

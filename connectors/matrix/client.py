@@ -11,21 +11,22 @@ Typical use::
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import nio
 
 from connectors.matrix.convert import to_chat_event
-from connectors.matrix.errors import check, translated
+from connectors.matrix.errors import NotInRoomError, check, error_from_response, translated
 from connectors.matrix.identity import ensure_cross_signing
 from connectors.matrix.pending import PendingDecryption
 from connectors.matrix.pinned_poll import poll_as_message
 from connectors.matrix.send import Sender, file_content, notice_content, reaction_content
 from connectors.matrix.session import MatrixSettings, open_session
 from connectors.matrix.sync import SyncStream
-from daemon.errors import PermanentError
+from daemon.errors import PermanentError, TransientError
 from daemon.health import Health
 from daemon.ports.chat import (
     ChatAttachment,
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 # power levels' ``users`` map any more. Stands for "more than any number there".
 CREATOR_POWER_LEVEL = 2**53 - 1
 _FIRST_VERSION_WITH_CREATOR_POWER = 12
+
+# How long a send waits for the sync to show a room it has just joined.
+JOIN_SYNC_WAIT_S = 30.0
 
 
 def is_creator_with_infinite_power(create_event: dict[str, Any], user_id: str) -> bool:
@@ -69,6 +73,9 @@ class MatrixChatClient:
         self._sender: Sender | None = None
         self._stream: SyncStream | None = None
         self._aliases: dict[str, str] = {}
+        # Rooms the server said we are not in although nio lists them (kicked, or left
+        # and not yet synced): the next send there joins first.
+        self._rejoin: set[str] = set()
         # How often the server answered M_LIMIT_EXCEEDED (nio waits retry_after_ms, then retries).
         self.rate_limit_waits = 0
 
@@ -130,13 +137,12 @@ class MatrixChatClient:
     async def send(
         self, room_id: str, message: OutgoingChat, txn_id: str, *, resend: bool = False
     ) -> str:
-        sender = self._require_sender()
-        if resend:
-            earlier = await sender.find_sent(room_id, txn_id)
-            if earlier is not None:
-                return earlier
-        return await sender.send_event(
-            room_id, "m.room.message", notice_content(message, txn_id), txn_id
+        content = notice_content(message, txn_id)
+        return await self._in_room(
+            room_id,
+            txn_id,
+            resend,
+            lambda s: s.send_event(room_id, "m.room.message", content, txn_id),
         )
 
     async def send_event(
@@ -148,16 +154,17 @@ class MatrixChatClient:
         *,
         resend: bool = False,
     ) -> str:
-        sender = self._require_sender()
-        if resend:
-            earlier = await sender.find_sent(room_id, txn_id)
-            if earlier is not None:
-                return earlier
-        return await sender.send_event(room_id, event_type, dict(content), txn_id)
+        return await self._in_room(
+            room_id,
+            txn_id,
+            resend,
+            lambda s: s.send_event(room_id, event_type, dict(content), txn_id),
+        )
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
-        return await self._require_sender().send_event(
-            room_id, "m.reaction", reaction_content(event_id, key), txn_id
+        content = reaction_content(event_id, key)
+        return await self._in_room(
+            room_id, txn_id, False, lambda s: s.send_event(room_id, "m.reaction", content, txn_id)
         )
 
     async def upload_and_send_file(
@@ -171,14 +178,64 @@ class MatrixChatClient:
         *,
         resend: bool = False,
     ) -> str:
+        async def upload_and_send(sender: Sender) -> str:
+            uri, decryption = await sender.upload(room_id, filename, content_type, data)
+            content = file_content(
+                filename, content_type, len(data), uri, decryption, caption, txn_id
+            )
+            return await sender.send_event(room_id, "m.room.message", content, txn_id)
+
+        return await self._in_room(room_id, txn_id, resend, upload_and_send)
+
+    async def _in_room(
+        self,
+        room_id: str,
+        txn_id: str,
+        resend: bool,
+        send: Callable[[Sender], Awaitable[str]],
+    ) -> str:
+        """Send as a member of ``room_id``: joined first when we are not (yet) one.
+
+        At a first start a post may be due before the intake accepted the room's
+        invite, or before the sync showed that join; a send then would be refused
+        ("not in room") and the message lost. A refusal that still comes marks the
+        room for a join before the next attempt, and stays a ``NotInRoomError``.
+        """
         sender = self._require_sender()
-        if resend:
-            earlier = await sender.find_sent(room_id, txn_id)
-            if earlier is not None:
-                return earlier
-        uri, decryption = await sender.upload(room_id, filename, content_type, data)
-        content = file_content(filename, content_type, len(data), uri, decryption, caption, txn_id)
-        return await sender.send_event(room_id, "m.room.message", content, txn_id)
+        if room_id not in self._nio.rooms or room_id in self._rejoin:
+            await self._join_and_sync(room_id)
+        try:
+            if resend:
+                earlier = await sender.find_sent(room_id, txn_id)
+                if earlier is not None:
+                    return earlier
+            return await send(sender)
+        except NotInRoomError:
+            self._rejoin.add(room_id)
+            raise
+
+    async def _join_and_sync(self, room_id: str) -> None:
+        """Join (accepting an invite, or again after a kick), then wait for the sync to show it."""
+        with translated(f"join {room_id}"):
+            answer = await self._nio.join(room_id)
+        if isinstance(answer, nio.ErrorResponse):
+            error = error_from_response(answer, f"join {room_id}")
+            if answer.status_code == "M_FORBIDDEN":
+                # Not invited (any more), or banned: only an admin can change that.
+                raise NotInRoomError(
+                    f"Wijkbode is geen lid van {room_id} en mag er niet in "
+                    f"(not a member and may not join): {answer.message}"
+                ) from error
+            raise error
+        self._rejoin.discard(room_id)
+        if self._stream is None:
+            raise PermanentError("MatrixChatClient.start() was not called")
+        try:
+            async with asyncio.timeout(JOIN_SYNC_WAIT_S):
+                await self._stream.wait_for_room(room_id)
+        except TimeoutError:
+            raise TransientError(f"joined {room_id}, the sync does not show it yet") from None
+        log.info("Matrix: joined %s before sending there", room_id)
 
     async def download(self, attachment: ChatAttachment) -> bytes:
         return await self._require_sender().download(attachment)

@@ -25,7 +25,21 @@ PERMANENT_CODES = frozenset(
     }
 )
 
+# Synapse's words when a member-only request comes from someone not (or no longer) in
+# the room: "User @wijkbode:x not in room !r:x (None)" / "... is not in room ...".
+_NOT_IN_ROOM = ("not in room", "not a member")
+
 T = TypeVar("T")
+
+
+class NotInRoomError(TransientError):
+    """We are not (yet) in the room: an invite not accepted yet, or a join not synced yet.
+
+    Transient, because at a first start the outbox may be quicker than the invite's
+    acceptance; the client joins before the next attempt. A room we were kicked or
+    banned from stays refused: the Matrix channel parks the row after
+    ``NOT_IN_ROOM_ATTEMPTS`` (connectors/matrix/channel.py).
+    """
 
 
 def check(response: T, what: str) -> T:
@@ -42,9 +56,17 @@ def error_from_response(response: Any, what: str) -> TransientError | PermanentE
     if code == "M_LIMIT_EXCEEDED":
         retry_ms = getattr(response, "retry_after_ms", None)
         return TransientError(message, retry_after=(retry_ms or 5000) / 1000)
+    if code == "M_FORBIDDEN" and is_not_in_room(str(getattr(response, "message", ""))):
+        return NotInRoomError(message)
     if code in PERMANENT_CODES:
         return PermanentError(message)
     return TransientError(message)
+
+
+def is_not_in_room(message: str) -> bool:
+    """Whether an M_FORBIDDEN's message says we are not a member (not "not allowed")."""
+    lowered = message.lower()
+    return any(words in lowered for words in _NOT_IN_ROOM)
 
 
 @contextmanager

@@ -19,8 +19,7 @@ from typing import Any
 import nio
 from nio.crypto import decrypt_attachment, encrypt_attachment
 
-from connectors.matrix.errors import check, translated
-from daemon.errors import PermanentError
+from connectors.matrix.errors import NotInRoomError, check, translated
 from daemon.ports.chat import IDEMPOTENCY_CONTENT_KEY, ChatAttachment, OutgoingChat
 
 # How far back a resend looks for an earlier copy of the same message.
@@ -98,7 +97,9 @@ class Sender:
     def is_encrypted(self, room_id: str) -> bool:
         room = self._client.rooms.get(room_id)
         if room is None:
-            raise PermanentError(f"Wijkbode is geen lid van {room_id} (not a member)")
+            # Not joined, or joined but not yet synced: the client joins before a send,
+            # so this is the rare case of a room left between that and here.
+            raise NotInRoomError(f"Wijkbode is geen lid van {room_id} (not a member)")
         return bool(room.encrypted)
 
     async def send_event(

@@ -57,6 +57,14 @@ class SyncStream:
         self._timeout_ms = timeout_ms
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.first_sync_done = asyncio.Event()
+        # Set (and replaced) after every sync nio has applied to its rooms: a send waiting
+        # for a room it just joined looks again then.
+        self._synced = asyncio.Event()
+
+    async def wait_for_room(self, room_id: str) -> None:
+        """Return once nio knows ``room_id`` as joined (a sync after our join brought it)."""
+        while room_id not in self._client.rooms:
+            await self._synced.wait()
 
     async def events(self) -> AsyncIterator[ChatEvent]:
         token: str | None = self._client.store.load_sync_token()
@@ -67,6 +75,8 @@ class SyncStream:
         while True:
             try:
                 response = await self._sync(token, full_state)
+                self._synced.set()
+                self._synced = asyncio.Event()
                 await self._housekeeping()
                 batch = await self._collect(response, token)
             except TransientError as error:
