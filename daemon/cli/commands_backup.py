@@ -22,7 +22,7 @@ from daemon.store.export import export_state
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     backup = subparsers.add_parser(
         "backup",
-        help="Maak een reservekopie, ook terwijl de daemon draait / Back up, also while running",
+        help="Maak een reservekopie, ook in bedrijf / Back up, also while running",
         description=(
             "Kopieert de database (een consistente momentopname) en de documenten naar de "
             "nieuwe map PAD; veilig terwijl de daemon schrijft. / Copies the database (one "

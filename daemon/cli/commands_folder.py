@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     folder = subparsers.add_parser(
         "folder",
-        help="Maak de papieren folder (A5-pdf) van een vergadering / Render a meeting's folder",
+        help="Maak de papieren folder (A5-pdf) / Render the paper folder",
         description=(
             "Maakt de folder om te printen: datum, tijd, plaats, de agenda tot nu toe, het "
             "adres van de pagina en een QR-code ernaartoe. / Renders the printable folder: "

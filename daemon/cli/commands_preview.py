@@ -33,10 +33,7 @@ _CHANNELS = {"matrix": ChannelName.MATRIX, "mail": ChannelName.MAIL, "calendar":
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     preview = subparsers.add_parser(
         "preview",
-        help=(
-            "Toon het bericht dat een moment van een vergadering zal sturen "
-            "/ Show the message a meeting's moment will send"
-        ),
+        help=("Toon wat een moment zal sturen / Show what a moment will send"),
     )
     preview.add_argument(
         "moment",

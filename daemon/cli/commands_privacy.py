@@ -72,10 +72,7 @@ _SNIPPET = 100  # characters of a value shown around the match
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "privacy",
-        help=(
-            "Wat over iemand bewaard is, vergeten, bewaartermijn / What is held about a "
-            "person, forgetting, retention"
-        ),
+        help=("Gegevens van een persoon tonen of wissen / Show or erase a person's data"),
     )
     actions = parser.add_subparsers(dest="privacy_action", metavar="ACTION", required=True)
     show = actions.add_parser(

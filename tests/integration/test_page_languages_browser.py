@@ -19,6 +19,8 @@ import pytest
 from babel.messages.pofile import read_po, write_po
 from browser import PHONE, Browser, chromium, require_browser_tools, serious
 from public_site import PublicSite, public_site
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +123,10 @@ def test_the_form_signs_up_in_a_real_browser_and_answers_in_the_pages_language(
     honeypot = browser.driver.find_element("id", "website")
     assert not honeypot.is_displayed()  # people never see it
     browser.driver.find_element("id", "email").send_keys("lezer@buiten.test")
+    form_page = browser.driver.find_element("tag name", "html")
     browser.driver.find_element("css selector", "form.subscribe button").click()
+    # The click starts a navigation: read the answer page, not the form page going away.
+    WebDriverWait(browser.driver, 30).until(expected_conditions.staleness_of(form_page))
     assert (browser.html_lang(), _direction(browser)) == ("he", "rtl")
     assert pseudo("Check your mail") in browser.text()
     assert serious(browser.axe()) == []
