@@ -111,7 +111,8 @@ async def _measure_with(
             stored.clear()
             started = time.perf_counter()
             await servers.smtp.deliver(a_mail(account.address, n), SENDER, [account.address])
-            await asyncio.wait_for(stored.wait(), 60)
+            async with asyncio.timeout(60):
+                await stored.wait()
             latencies.append(time.perf_counter() - started)
             await asyncio.sleep(0.05)  # let the move finish and the intake go back to IDLE
     finally:

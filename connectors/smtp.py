@@ -241,7 +241,8 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
     if not client.is_connected:
         return
     try:
-        await asyncio.wait_for(client.quit(), 5.0)
+        async with asyncio.timeout(5.0):
+            await client.quit()
     except (aiosmtplib.SMTPException, OSError, TimeoutError):
         client.close()
 

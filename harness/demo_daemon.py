@@ -50,7 +50,8 @@ async def run_cli(config: Path, *args: str, within: float = 60.0) -> CliResult:
         env=_clean_env(),
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), within)
+        async with asyncio.timeout(within):
+            out, err = await process.communicate()
     except TimeoutError:
         process.kill()
         await process.wait()
@@ -122,7 +123,8 @@ class DaemonProcess:
         if process is not None and process.returncode is None:
             process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await process.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)

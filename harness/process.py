@@ -123,7 +123,8 @@ class ServerProcess:
                     self._failure(f"not ready after {self.start_timeout:.0f} s ({last_problem})")
                 )
             try:
-                await asyncio.wait_for(self.ready(), timeout=min(2.0, remaining))
+                async with asyncio.timeout(min(2.0, remaining)):
+                    await self.ready()
                 return
             except (OSError, ssl.SSLError, NotReadyError, TimeoutError) as problem:
                 last_problem = f"{type(problem).__name__}: {problem}"

@@ -95,7 +95,8 @@ class _Worker:
         if self.process.returncode is None and self.process.stdin is not None:
             self.process.stdin.close()
         try:
-            await asyncio.wait_for(self.process.wait(), _STOP_GRACE_SECONDS)
+            async with asyncio.timeout(_STOP_GRACE_SECONDS):
+                await self.process.wait()
         except TimeoutError:
             await self.kill()
 
@@ -171,7 +172,8 @@ class MailParser:
         async with self._slots:
             worker = await self._take()
             try:
-                ok, value = await asyncio.wait_for(worker.call(name, args), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    ok, value = await worker.call(name, args)
             except TimeoutError:
                 await self._drop(worker, "timeout")
                 raise UnparseableMail(f"timeout: not parsed within {self.timeout:g} s") from None

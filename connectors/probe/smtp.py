@@ -41,7 +41,8 @@ async def probe_smtp(config: SmtpConfig) -> list[Finding]:
     except (aiosmtplib.SMTPException, OSError) as error:
         return [Finding(NAME, network_kind(error), Severity.ERROR, where, detail(error))]
     try:
-        await asyncio.wait_for(client.quit(), TIMEOUT_SECONDS)
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            await client.quit()
     except (aiosmtplib.SMTPException, OSError, TimeoutError):
         client.close()
     return [Finding(NAME, Kind.CONNECTED, Severity.OK, f"{config.username or '-'} @ {where}")]

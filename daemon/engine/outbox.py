@@ -167,7 +167,8 @@ class Dispatcher:
             log.info("stopping: finishing delivery of %s first", effect.key)
             with contextlib.suppress(Exception):
                 # On timeout the attempt is cancelled; the row stays pending for next time.
-                await asyncio.wait_for(attempt, self._stop_timeout)
+                async with asyncio.timeout(self._stop_timeout):
+                    await attempt
             raise
 
     async def _attempt(self, effect: Effect) -> None:

@@ -157,8 +157,8 @@ async def render_pdf(html: str, limit_seconds: float = RENDER_TIMEOUT_SECONDS) -
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        rendering = process.communicate(html.encode("utf-8"))
-        pdf, stderr = await asyncio.wait_for(rendering, limit_seconds)
+        async with asyncio.timeout(limit_seconds):
+            pdf, stderr = await process.communicate(html.encode("utf-8"))
     except TimeoutError:
         await _kill(process)
         raise _render_failed(

@@ -161,7 +161,8 @@ def _digest_line(item: Item, meeting: Meeting | None, names: Names) -> str:
 async def _wait(event: asyncio.Event, seconds: float) -> bool:
     """Wait for ``event`` up to ``seconds``; True if it was set."""
     try:
-        await asyncio.wait_for(event.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
     except TimeoutError:
         return False
     return True

@@ -40,6 +40,8 @@ from daemon.publish.scheduled import Targets
 from daemon.store import Store
 from harness.synapse import SynapseServer
 
+STOP_WAIT_S = 30.0  # a stopped task that is still running after this is hung
+
 # --- the configuration: two meetings relative to today --------------------------------
 
 TODAY = date.today()
@@ -110,9 +112,11 @@ class Wijkbode:
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # A task that swallows its cancellation would hang the suite here: fail instead.
+        async with asyncio.timeout(STOP_WAIT_S):
+            for task in self.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.client.close()
         await self.store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -136,3 +137,16 @@ async def test_a_withdrawn_item_is_not_posted_as_new_but_leaves_the_feed(store: 
     assert await feed(store).flush() == 1
     assert [body for _, body in await _posts(store)] == [f"filed #{ids[1]} Groen"]
     assert await feed(store).flush() == 0
+
+
+async def test_a_cancel_that_arrives_with_a_wake_stops_the_feed(store: Store) -> None:
+    # Python 3.11's asyncio.wait_for returned the result and dropped a cancel that came
+    # in the same tick as the event it waited for: the daemon then never stopped.
+    room_feed = feed(store)
+    running = asyncio.create_task(room_feed.run())
+    await asyncio.sleep(0.05)  # waiting for an arrival now
+    room_feed.wake()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await running
