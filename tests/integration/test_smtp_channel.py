@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import signal
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import MakeRelay
+from mailintake import wait_until
 
 from connectors.smtp import SmtpChannel
 from daemon.clock import SystemClock
@@ -494,3 +498,85 @@ async def test_an_international_domain_goes_out_in_its_ascii_form_without_smtput
     [captured] = relay.captured_mail()
     assert captured.rcpt_tos == ("jan@xn--mchine-bua.example",)
     assert captured.message["To"] == "jan@xn--mchine-bua.example"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+async def test_the_sender_process_ends_when_idle_and_starts_again(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """An idle daemon holds no SMTP process: it ends after the idle time, the next
+    mail starts a new one."""
+    config = mail_config(smtp_relay, tmp_path, login=smtp_login)
+    channel = open_channel(config, documents, idle_seconds=0.3)
+    assert channel.sender_pid is None  # nothing sent yet: nothing started
+    await channel.deliver(effect_for(a_receipt(RESIDENT), key="receipt:1"))
+    first = channel.sender_pid
+    assert first is not None
+    assert _alive(first)
+
+    await wait_until(lambda: not _alive(first), timeout=10)
+    assert channel.sender_pid is None
+
+    await channel.deliver(effect_for(a_receipt(RESIDENT), key="receipt:2"))
+    second = channel.sender_pid
+    assert second is not None
+    assert second != first
+    assert len(captured_mail.messages()) == 2
+
+
+async def test_a_killed_sender_process_fails_its_mail_transiently_and_is_replaced(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    captured_mail: CaptureView,
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """SIGKILL of the sender process while it holds a mail (its server never answers):
+    the delivery fails as TransientError (the outbox retries it); the next one starts a
+    new process and arrives."""
+    accepted: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(lambda _, writer: accepted.append(writer), "127.0.0.1", 0)
+    try:
+        port = silent.sockets[0].getsockname()[1]
+        config = mail_config(smtp_relay, tmp_path, login=smtp_login)
+        stuck = replace(config, smtp=replace(config.smtp, port=port, security="none"))
+        channel = open_channel(stuck, documents)
+        sending = asyncio.create_task(channel.deliver(effect_for(a_receipt(RESIDENT))))
+        await wait_until(lambda: accepted, timeout=20)  # the process connected: it has the mail
+        pid = channel.sender_pid
+        assert pid is not None
+        assert not sending.done()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(TransientError, match="SMTP sender process stopped"):
+            async with asyncio.timeout(20):
+                await sending
+    finally:
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+
+    channel = open_channel(config, documents)
+    mail = a_receipt(RESIDENT)
+    await channel.deliver(effect_for(mail, key="receipt:after"))
+    assert [m["Message-ID"] for m in captured_mail.messages()] == [mail.message_id]

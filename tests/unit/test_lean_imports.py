@@ -1,6 +1,7 @@
 """The daemon starts without the libraries it may never need (idle memory).
 
-Only the parse workers import the mail parsing libraries; dateparser waits for the
+Only the parse workers import the mail parsing libraries, only the SMTP sender
+process aiosmtplib; dateparser waits for the
 first afspraak, Babel for the first message, Jinja2 for the first template, caldav
 for the first calendar write.
 """
@@ -34,6 +35,7 @@ NOT_AT_START = [
     "jinja2",
     "multiprocessing",
     "caldav",  # loaded by the CalDAV channel's first write
+    "aiosmtplib",  # only the SMTP sender process (connectors.smtp_child) sends
     "weasyprint",  # never: the paper folder renders in a child (daemon.publish.folder_render)
 ]
 
