@@ -27,6 +27,7 @@ import random
 import sqlite3
 import traceback
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,16 @@ async def wait_for_any(
         await asyncio.gather(*waiters, return_exceptions=True)
 
 
+@dataclass(slots=True)
+class _Mark:
+    """A delivery waiting to be recorded."""
+
+    effect_id: int
+    remote_id: str
+    at: datetime
+    recorded: bool = False
+
+
 class Dispatcher:
     """Delivers one channel's outbox rows; see the module docstring for the guarantees."""
 
@@ -97,6 +108,9 @@ class Dispatcher:
         self._stop_timeout = stop_timeout
         self._max_unexpected = max_unexpected
         self._wake = asyncio.Event()
+        # Deliveries that finished while another's mark was being committed, marked together.
+        self._marks: list[_Mark] = []
+        self._marking = asyncio.Lock()
         if health is not None:
             health.watch(self.part, within=None)
 
@@ -191,9 +205,33 @@ class Dispatcher:
             await self._unexpected(effect, error)
         else:
             self._report(ok=True)
-            async with self._store.transaction(direct=True) as tx:
-                await tx.mark_delivered(effect.id, remote_id, at=self._clock.now())
+            await self._mark_delivered(effect.id, remote_id)
             log.debug("delivered %s as %s", effect.key, remote_id)
+
+    async def _mark_delivered(self, effect_id: int, remote_id: str) -> None:
+        """Record a delivery; those that finish while a commit runs share the next one.
+
+        A backlog's deliveries end side by side; one commit (an fsync) for each took
+        much of the event loop's time. Nobody waits longer than the commit before theirs.
+        """
+        mine = _Mark(effect_id, remote_id, self._clock.now())
+        self._marks.append(mine)
+        async with self._marking:
+            if mine.recorded:  # an earlier holder of the lock committed it
+                return
+            batch: list[_Mark] = []
+            try:
+                async with self._store.transaction(direct=True) as tx:
+                    # Taken once the store is ours: marks that came while we waited join.
+                    batch, self._marks = self._marks, []
+                    for mark in batch:
+                        await tx.mark_delivered(mark.effect_id, mark.remote_id, at=mark.at)
+            except BaseException:
+                # Not recorded: the others' marks wait for the next holder of the lock.
+                self._marks[:0] = [mark for mark in batch if mark is not mine]
+                raise
+            for mark in batch:
+                mark.recorded = True
 
     def _report(self, *, ok: bool) -> None:
         if self._health is not None:

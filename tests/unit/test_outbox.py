@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -486,3 +487,39 @@ async def test_a_channel_is_failing_in_healthz_while_its_last_delivery_failed(
     await clock.advance(timedelta(hours=1))
     await dispatcher.deliver_ready()
     assert health.report().failing == ()
+
+
+async def test_deliveries_that_end_while_the_store_is_busy_are_recorded_in_one_commit(
+    store: Store, clock: ManualClock, channel: MemoryChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog's deliveries end side by side while the intake writes: they share one
+    transaction instead of one commit (an fsync) each, and every row is delivered."""
+    rooms = [f"!room{n}" for n in range(6)]
+    await enqueue(store, clock, *((f"k{n}", room) for n, room in enumerate(rooms)))
+    direct_transactions = 0
+    opened = store.transaction
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal direct_transactions
+        direct_transactions += bool(kwargs.get("direct"))
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(store, "transaction", counting)
+    channel.gate = asyncio.Event()
+    delivering = asyncio.create_task(drain(dispatcher(store, clock, channel, parallel=6)))
+    await wait_until(lambda: len(channel.calls) == len(rooms))  # all six in flight
+    async with opened():  # the intake holds the store while every delivery ends
+        channel.gate.set()
+        await wait_until(lambda: len(channel.received) == len(rooms))
+        await asyncio.sleep(0.05)  # each is waiting to record its delivery
+    async with asyncio.timeout(10):
+        await delivering
+
+    assert {(await row(store, f"k{n}")).status for n in range(6)} == {EffectStatus.DELIVERED}
+    assert direct_transactions == 1  # the first waited for the store; the other five joined
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 (a test's poll of plain state)
+            await asyncio.sleep(0.005)
