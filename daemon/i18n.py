@@ -15,7 +15,7 @@ import gettext
 import io
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Final
@@ -129,14 +129,10 @@ class Translator:
 
     def when(self, moment: datetime) -> str:
         """'dinsdag 6 april 2027, 19:30' (nl) / 'Tuesday 6 April 2027, 19:30' (en)."""
-        from babel.dates import format_datetime
-
-        return format_datetime(moment, _WHEN_PATTERN, tzinfo=self.tz, locale=self._locale)
+        return _when(moment, self.tz, self._locale)
 
     def day(self, day: date) -> str:
-        from babel.dates import format_date
-
-        return format_date(day, _DAY_PATTERN, locale=self._locale)
+        return _day(day, self._locale)
 
     @property
     def direction(self) -> str:
@@ -146,6 +142,23 @@ class Translator:
     @property
     def _locale(self) -> str:
         return _babel_locale(self.language)
+
+
+# A backlog's receipts and posts name the same few meetings and deadlines again and
+# again, and Babel's formatting was a large part of filing a mail. The text depends
+# only on the instant, the zone and the language (equal instants hash equal).
+@lru_cache(maxsize=1024)
+def _when(moment: datetime, tz: ZoneInfo, locale: str) -> str:
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, _WHEN_PATTERN, tzinfo=tz, locale=locale)
+
+
+@lru_cache(maxsize=1024)
+def _day(day: date, locale: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(day, _DAY_PATTERN, locale=locale)
 
 
 def bilingual(render: Callable[[Translator], str], tz: ZoneInfo | None = None) -> str:
