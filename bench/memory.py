@@ -118,6 +118,56 @@ def tree_memory(root: int, root_role: str) -> list[ProcessMemory]:
     return found
 
 
+@dataclass(frozen=True)
+class Breakdown:
+    """Where one process's memory is: RSS and PSS (kB) per kind of mapping."""
+
+    pid: int
+    parts: dict[str, tuple[int, int]]
+
+    def line(self, name: str) -> str:
+        shown = ", ".join(
+            f"{kind} {rss / 1024:.1f}/{pss / 1024:.1f}" for kind, (rss, pss) in self.parts.items()
+        )
+        return f"  {name} (RSS/PSS MB): {shown}"
+
+
+def breakdown(pid: int) -> Breakdown:
+    """The process's smaps summed by kind: the Python heap (anonymous memory: objects,
+    caches, malloc arenas), the interpreter, C extensions and shared libraries, other files.
+
+    This is the profile that says what a memory figure is made of: code every Python
+    process of these libraries maps, or data that grew in this one.
+    """
+    parts: dict[str, list[int]] = {}
+    kind = "other"
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+    except OSError:
+        return Breakdown(pid, {})
+    for line in lines:
+        head = line.split()
+        if not head:
+            continue
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            path = head[5] if len(head) > 5 else ""
+            if path in ("", "[heap]") or path.startswith("[anon"):
+                kind = "heap"
+            elif "python3" in Path(path).name or "libpython" in path:
+                kind = "interpreter"
+            elif ".so" in path:
+                kind = "libraries"
+            elif path.startswith("["):
+                kind = "kernel"
+            else:
+                kind = "files"
+        elif head[0] in ("Rss:", "Pss:"):
+            totals = parts.setdefault(kind, [0, 0])
+            totals[0 if head[0] == "Rss:" else 1] += int(head[1])
+    order = ["heap", "interpreter", "libraries", "files", "kernel"]
+    return Breakdown(pid, {k: (parts[k][0], parts[k][1]) for k in order if k in parts})
+
+
 def _cmdline(pid: int) -> list[str]:
     raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
@@ -163,6 +213,8 @@ class Sample:
     wijkbode: list[ProcessMemory]
     floor: list[ProcessMemory]
     idle_s: float
+    daemon_breakdown: Breakdown
+    floor_breakdown: Breakdown
 
 
 class FloorProcess:
@@ -248,7 +300,9 @@ async def measure(
                 floor.check_running()
                 daemon.check_running()
                 wijkbode = tree_memory(daemon.pid, "daemon (wijkbode run)")
-                sample.append(Sample(wijkbode, tree_memory(floor.pid, "nio client"), idle_s))
+                floor_tree = tree_memory(floor.pid, "nio client")
+                parts = breakdown(daemon.pid), breakdown(floor.pid)
+                sample.append(Sample(wijkbode, floor_tree, idle_s, *parts))
 
             figures = await run_daemon(
                 setup.config, run_dir, setup.mailbox, servers, backlog, limit_s,
@@ -359,6 +413,9 @@ def report(backlog: Backlog, figures: DaemonFigures, sample: Sample) -> str:
         *tree_lines("floor, a bare matrix-nio client (E2EE store, same room, syncing)", floor),
         f"ratio: PSS {pss:.2f}× the floor ({_verdict(pss)}), RSS {rss:.2f}× ({_verdict(rss)});"
         f" goal ≤ {GOAL}×",
+        "by kind of mapping (bench/memory_imports.py splits the code by library):",
+        sample.daemon_breakdown.line("daemon"),
+        sample.floor_breakdown.line("floor"),
     ])  # fmt: skip
 
 

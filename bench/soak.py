@@ -65,7 +65,16 @@ from backlog import (
     store_path,
 )
 from common import run_folder
-from memory import FloorProcess, ProcessMemory, Setup, _set_up, tree_lines, tree_memory
+from memory import (
+    Breakdown,
+    FloorProcess,
+    ProcessMemory,
+    Setup,
+    _set_up,
+    breakdown,
+    tree_lines,
+    tree_memory,
+)
 
 from harness.demo_config import TIMEZONE
 from harness.demo_member import DemoMember
@@ -103,7 +112,8 @@ def year_config(text: str, start: datetime, days: int, http_port: int) -> str:
             lines.append(line)
     if replaced != len(plans):
         raise BenchError(f"the demo config has {replaced} plans, not {len(plans)}")
-    lines += ["", "[http]", f'listen = "127.0.0.1:{http_port}"', ""]
+    # /metrics is off by default; on here, as the soak runs every part of the web service.
+    lines += ["", "[http]", f'listen = "127.0.0.1:{http_port}"', "metrics = true", ""]
     return "\n".join(lines)
 
 
@@ -240,6 +250,7 @@ class Result:
     speed: float
     days: int
     libraries: list[str] = field(default_factory=list)
+    breakdowns: tuple[Breakdown, Breakdown] | None = None  # the daemon's, the floor's
 
 
 async def soak(args: argparse.Namespace, run_dir: Path) -> Result:
@@ -312,6 +323,7 @@ async def _run(
         samples.append(await asyncio.to_thread(take_sample, daemon, state, spawned, sim_now()))
         print(samples[-1].line(), flush=True)
         libraries = mapped_libraries(daemon.pid)
+        breakdowns = breakdown(daemon.pid), breakdown(floor.pid)
         lower_bound = start + timedelta(seconds=(time.perf_counter() - daemon.started
                                                  - (daemon.ready_after or 0)) * speed)  # fmt: skip
     finally:
@@ -325,7 +337,7 @@ async def _run(
     if code != 0:
         problems.append(f"the daemon exited {code} on SIGTERM")
     return Result(samples, final, floor_memory, traffic, problems, counts, args.idle, speed,
-                  args.days, libraries)  # fmt: skip
+                  args.days, libraries, breakdowns)  # fmt: skip
 
 
 async def _wait_bot_joined(alice: DemoMember, room: str, daemon: DaemonRun) -> None:
@@ -456,7 +468,7 @@ def mapped_libraries(pid: int) -> list[str]:
 def memory_lines(result: Result) -> list[str]:
     pss = sum(p.pss_kb for p in result.final) / sum(p.pss_kb for p in result.floor)
     rss = sum(p.rss_kb for p in result.final) / sum(p.rss_kb for p in result.floor)
-    return [
+    lines = [
         f"memory after a simulated year ({result.days} days) and {result.idle_s:.0f} s idle:",
         *tree_lines("Wijkbode, whole process tree", result.final),
         *tree_lines(
@@ -467,6 +479,10 @@ def memory_lines(result: Result) -> list[str]:
         "libraries of note mapped in the daemon at the end: "
         + (", ".join(result.libraries) or "none"),
     ]
+    if result.breakdowns is not None:
+        lines.append("by kind of mapping (bench/memory_imports.py splits the code by library):")
+        lines += [result.breakdowns[0].line("daemon"), result.breakdowns[1].line("floor")]
+    return lines
 
 
 def _verdict(ratio: float) -> str:
