@@ -5,7 +5,7 @@ watched part (``daemon.health``: the Matrix sync, the IMAP connection, each
 outbox channel) had a recent success, else ``503`` naming what fails. It says
 nothing else: no address, no error text (that goes to the log).
 
-``/metrics`` (``[http] metrics``, on by default) is the Prometheus text made by
+``/metrics`` (``[http] metrics``, off by default) is the Prometheus text made by
 the core (``daemon.ports.page.MetricsSource``), cached: rendered again after
 ``invalidate()`` (the data changed) or when older than ``max_age`` seconds, since
 deliveries and counters change between invalidations; never per request.

@@ -147,7 +147,9 @@ class HttpConfig:
     host: str = "127.0.0.1"  # ``listen`` split, for binding
     port: int = 8080
     public_url: str | None = None  # how people reach the feed and page
-    metrics: bool = True  # /metrics (Prometheus text) on the listen address
+    # /metrics (Prometheus text) on the listen address: off unless the operator wants it,
+    # as its counts show how busy the core group is (security finding 6).
+    metrics: bool = False
     # Residents subscribe to the announcements by mail on the page (needs [mail]).
     subscriptions: bool = False
     subscribe_per_client_per_hour: int = 5  # sign-ups one client address may make

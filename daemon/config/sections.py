@@ -197,7 +197,7 @@ def read_http(table: Table, *, with_mail: bool = False) -> HttpConfig:
         public_url=None
         if public_url is None
         else table.convert("public_url", public_url, checks.public_url),
-        metrics=table.boolean("metrics", True),
+        metrics=table.boolean("metrics", False),
         subscriptions=_subscriptions(table, with_mail),
         subscribe_per_client_per_hour=table.integer("subscribe_per_client_per_hour", 5, minimum=1),
         subscribe_per_hour=table.integer("subscribe_per_hour", 60, minimum=1),

@@ -479,7 +479,7 @@ def _page_and_status(
     feed: FeedService,
     health: Health,
 ) -> tuple[PageService, StatusService]:
-    """The page at / and /en (and the 404 page), /healthz, and /metrics unless switched off."""
+    """The page at / and /en (and the 404 page), /healthz, and /metrics if switched on."""
     from connectors.http.page import PageService
     from connectors.http.status import StatusService
     from daemon.publish.metrics import metrics_text

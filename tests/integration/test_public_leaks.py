@@ -41,7 +41,8 @@ def _readable(body: bytes, headers: dict[str, str]) -> str:
 
 def test_no_public_url_shows_anything_private(tmp_path: Path) -> None:
     seen: dict[str, str] = {}
-    with public_site(tmp_path) as site:
+    # /metrics is off by default (below); switched on, it too shows nothing private.
+    with public_site(tmp_path, "metrics = true\n") as site:
         for path in PUBLIC_URLS:
             for encoding in ("identity", "gzip"):
                 status, headers, body = site.get(path, {"Accept-Encoding": encoding})
@@ -66,3 +67,17 @@ def test_no_public_url_shows_anything_private(tmp_path: Path) -> None:
     # A hostile title is on the page as escaped text only.
     assert "&lt;script&gt;document.title=" in seen["/ (identity)"]
     assert HOSTILE not in seen["/ (identity)"]
+
+
+def test_metrics_are_off_by_default_and_linked_nowhere(tmp_path: Path) -> None:
+    # Security finding 6: without `[http] metrics = true` there are no counts to read.
+    with public_site(tmp_path) as site:
+        metrics = site.get("/metrics", {"Accept-Encoding": "identity"})
+        unknown = site.get("/nope", {"Accept-Encoding": "identity"})
+        pages = [site.get(path, {"Accept-Encoding": "identity"}) for path in ("/", "/en")]
+    status, _, body = metrics
+    assert status == 404
+    assert body == unknown[2]  # the same 404 as any unknown path
+    assert b"wijkbode_" not in body
+    assert [page[0] for page in pages] == [200, 200]
+    assert all(b"/metrics" not in page[2] for page in pages)

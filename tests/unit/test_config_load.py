@@ -200,9 +200,10 @@ def test_matrix_caldav_and_http_sections() -> None:
     assert (config.http.host, config.http.port, config.http.public_url) == ("::1", 9000, None)
 
 
-def test_http_metrics_are_on_unless_switched_off() -> None:
-    on = parse(MINIMAL + '[http]\nlisten = "127.0.0.1:9000"\n')
-    off = parse(MINIMAL + '[http]\nlisten = "127.0.0.1:9000"\nmetrics = false\n')
+def test_http_metrics_are_off_unless_switched_on() -> None:
+    # Security finding 6: a fresh install shows no counts; the operator turns them on.
+    off = parse(MINIMAL + '[http]\nlisten = "127.0.0.1:9000"\n')
+    on = parse(MINIMAL + '[http]\nlisten = "127.0.0.1:9000"\nmetrics = true\n')
     assert on.http is not None
     assert off.http is not None
     assert (on.http.metrics, off.http.metrics) == (True, False)
