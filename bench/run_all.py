@@ -77,10 +77,14 @@ def mail_rows(out: str) -> list[Row]:
 
 
 def chat_rows(out: str) -> list[Row]:
-    m = find(r"messages: (\d+) \((\w+) room\)\n.*: median (\d+) ms, p95 (\d+)", out)
+    m = find(r"^messages: (\d+) \((\w+) room\)", out)
+    floor = find(r"^floor, a bare matrix-nio echo bot .*: median (\d+) ms, p95 (\d+)", out)
+    ours = find(r"^member's message to Wijkbode's confirmation: median (\d+) ms, p95 (\d+)", out)
+    ratio = find(r"^ratio: ([\d.]+)× the floor \(medians\); goal ≤ ([\d.]+)×: ([\w ]+)$", out)
     return [(f"`Agendapunt:` → confirmation, {m[2]} room ({m[1]} messages)",
-             f"median {m[3]} ms, p95 {m[4]} ms", "no floor in this bench", "–",
-             "≤ 2× a bare nio echo bot")]  # fmt: skip
+             f"median {ours[1]} ms, p95 {ours[2]} ms",
+             f"median {floor[1]} ms, p95 {floor[2]} ms (bare matrix-nio echo bot)",
+             f"{ratio[1]}×", f"≤ {ratio[2]}× ({ratio[3]})")]  # fmt: skip
 
 
 def engine_rows(out: str) -> list[Row]:
