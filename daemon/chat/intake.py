@@ -14,6 +14,10 @@ an apology, so one bad event can never stall the room.
 
 Wijkbode never answers an ``m.notice`` (bots would talk to bots forever) and
 never acts on its own messages (the connector drops those).
+
+Outside the core room each member gets a limited number of answers a minute
+(:mod:`daemon.chat.answer_limit`): past it, one short notice, then the requests are
+handled (marked, as any event) without an answer until the pause is over.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from daemon.chat.actions import (
     send_reply,
 )
 from daemon.chat.afspraak import RecordAgreement, pills
+from daemon.chat.answer_limit import Answer, AnswerLimit
 from daemon.chat.chat_decisions import (
     DecisionSettings,
     run_decision_command,
@@ -101,6 +106,8 @@ BACKOFF_CAP_S = 60.0
 NOTICE = "m.notice"
 FAILED = mark("Sorry, that did not work: {reason}")
 UNREADABLE_PIN = mark("I cannot read the message you pinned, so I cannot file it.")
+# WINDOW_SECONDS is a minute: the pause after this notice lasts that long.
+ANSWERS_PAUSED = mark("You asked me a lot in a short time. I will answer you again in a minute.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +188,7 @@ class ChatIntake:
         *,
         on_committed: Callable[[], None] = lambda: None,
         ready: asyncio.Event | None = None,
+        answer_limit: AnswerLimit | None = None,
     ) -> None:
         self._client = client
         self._store = store
@@ -188,6 +196,8 @@ class ChatIntake:
         self._settings = settings
         self._on_committed = on_committed
         self._ready = ready or asyncio.Event()
+        # Answers per member outside the core room (security finding 5); in memory only.
+        self._answers = answer_limit or AnswerLimit()
         self.rooms = Rooms(None)
         self.bridged: frozenset[str] = frozenset()
         # The core room's display names as last written to the store (member_names).
@@ -320,7 +330,10 @@ class ChatIntake:
         reason = untrusted(str(error) or type(error).__name__, 200)
         origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)
         if self.rooms.configured(event.room_id) and not isinstance(event, ChatUndecryptable):
+            if await self._held_back(origin):
+                return
             await self._reply_only(origin, line_reply(FAILED, self._tz, reason=reason))
+            self._counted(origin)
         else:
             await self._mark_only(event.event_id, event.room_id)
 
@@ -352,7 +365,10 @@ class ChatIntake:
         origin = Origin(event.room_id, event.event_id, event.sender, event.origin_server_ts)
         ignored = event.sender in self._settings.ignore_users
         if self.rooms.configured(event.room_id) and not ignored:
+            if await self._held_back(origin):
+                return
             await self._reply_only(origin, line_reply(UNDECRYPTABLE, self._tz))
+            self._counted(origin)
         else:
             await self._mark_only(event.event_id, event.room_id)
 
@@ -381,11 +397,50 @@ class ChatIntake:
             surface=surface_of(room),
             bridged=message.room_id in self.bridged,
         )
+        if await self._held_back(origin):
+            return
         denied = await self._denied(request, room, message.sender)
         if denied is not None:
             await self._reply_only(origin, denied)
-            return
-        await self._carry_out(request, origin, message)
+        else:
+            await self._carry_out(request, origin, message)
+        self._counted(origin)
+
+    # --- the answer limit (security finding 5) -----------------------------------------
+
+    def _limited(self, room_id: str) -> bool:
+        """The core group's room is never limited: they file in bursts and are trusted."""
+        return self.rooms.core is None or room_id != self.rooms.core
+
+    async def _held_back(self, origin: Origin) -> bool:
+        """Whether the answer to ``origin`` is held back by the limit; if so, the event is
+        handled here (the one notice, or nothing) like any other, and not retried."""
+        if not self._limited(origin.room_id):
+            return False
+        answer = self._answers.decide(origin.sender)
+        if answer is Answer.GIVE:
+            return False
+        if answer is Answer.NOTICE:
+            await self._reply_only(origin, line_reply(ANSWERS_PAUSED, self._tz))
+            log.warning(
+                "chat: a member in %s asked more than %d times in %.0f s: no answers to them "
+                "for %.0f s",
+                origin.room_id,
+                self._answers.limit,
+                self._answers.window_seconds,
+                self._answers.window_seconds,
+            )
+            # A Matrix id often is a person's name: only at debug level (--verbose).
+            log.debug("chat: the member without answers is %s", origin.sender)
+        else:
+            await self._mark_only(origin.event_id, origin.room_id)
+        self._answers.record(origin.sender, answer)
+        return True
+
+    def _counted(self, origin: Origin) -> None:
+        """An answer to ``origin`` was committed: it counts towards the member's limit."""
+        if self._limited(origin.room_id):
+            self._answers.record(origin.sender, Answer.GIVE)
 
     async def _denied(self, request: Request, room: RoomKind, sender: str) -> Reply | None:
         reason = refusal(request, room, self.rooms)

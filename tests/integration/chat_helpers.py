@@ -27,6 +27,7 @@ from connectors.matrix.session import MatrixSettings
 from connectors.matrix.setup import StoreHandledEvents
 from daemon.backoff import Backoff
 from daemon.chat.actions import ChatSettings
+from daemon.chat.answer_limit import AnswerLimit
 from daemon.chat.intake import ChatIntake, ChatIntakeSettings, series_visibility
 from daemon.clock import SystemClock
 from daemon.config import Config, load_config
@@ -141,8 +142,17 @@ def _engine(config: Config, setup: Setup) -> EngineSettings:
     return replace(EngineSettings.from_config(config), targets=targets)
 
 
-async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup) -> Wijkbode:
-    """Start the store, the client (first sync done), the intake and the Matrix dispatcher."""
+async def start_wijkbode(
+    synapse: SynapseServer,
+    account: Account,
+    setup: Setup,
+    *,
+    answer_limit: AnswerLimit | None = None,
+) -> Wijkbode:
+    """Start the store, the client (first sync done), the intake and the Matrix dispatcher.
+
+    ``answer_limit``: the per-member limit outside the core room (on a held clock in a
+    test that floods it); the daemon's own by default."""
     config = plain_config(setup.state_dir, setup.config_extra)
     clock = SystemClock()
     store = await Store.open(config.state_dir)
@@ -189,7 +199,15 @@ async def start_wijkbode(synapse: SynapseServer, account: Account, setup: Setup)
         for call in wake:
             call()
 
-    intake = ChatIntake(client, store, clock, intake_settings, on_committed=committed, ready=ready)
+    intake = ChatIntake(
+        client,
+        store,
+        clock,
+        intake_settings,
+        on_committed=committed,
+        ready=ready,
+        answer_limit=answer_limit,
+    )
     bot = Wijkbode(config, store, client, intake, outbox)
     bot.tasks = [asyncio.create_task(run()) for run in [intake.run, *runners]]
     async with asyncio.timeout(WAIT_S):
