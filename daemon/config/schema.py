@@ -109,6 +109,10 @@ class MailLimits:
     max_mail_bytes: int = 40 * MIB
     max_attachments: int = 20
     receipts_per_sender_per_hour: int = 5
+    # Receipts to all senders outside the partners together, per hour; 0: no limit. A
+    # spammer forging many From addresses would otherwise get one receipt to each
+    # (backscatter); 30 is more than a busy deadline hour of real residents' mail.
+    receipts_per_hour_outside_partners: int = 30
     parse_timeout_seconds: int = 20
     parse_attempts: int = 3
     # The stukken package is attached to a partner's mail up to this total; above it,

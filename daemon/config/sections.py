@@ -309,11 +309,15 @@ def _optional_address(table: Table, key: str) -> str | None:
     return None if value is None else table.convert(key, value, checks.address)
 
 
+# The limits where 0 means "no limit"; every other limit is at least 1.
+_LIMIT_MINIMUM = {"receipts_per_hour_outside_partners": 0}
+
+
 def _read_limits(table: Table) -> MailLimits:
     defaults = MailLimits()
     limits = MailLimits(
         **{
-            name: table.integer(name, getattr(defaults, name), minimum=1)
+            name: table.integer(name, getattr(defaults, name), minimum=_LIMIT_MINIMUM.get(name, 1))
             for name in MailLimits.__dataclass_fields__
         }
     )

@@ -3,9 +3,10 @@
 A new item's post goes through the room feed (``daemon.publish.room_feed``); other
 notes (a new version, a quarantined mail) go to the core room directly.
 
-Whether a receipt may go at all is decided here from RFC 3834 signals and the
-count of receipts this sender got in the last hour (from the store, so the
-limit holds across restarts).
+Whether a receipt may go at all is decided here from RFC 3834 signals, the
+count of receipts this sender got in the last hour and, for a sender outside the
+partners, the count of receipts to all such senders in that hour (both from the
+store, so the limits hold across restarts).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from daemon.mail.senders import is_partner
 from daemon.mail.settings import IntakeSettings
 from daemon.model import ItemId
 from daemon.ports.mail import ParsedMail
 from daemon.ports.outbox import ChannelName, ChatPost, MailOut, NewEffect
 from daemon.ports.parser import SenderHint
-from daemon.publish.receipts import RECEIPT_WINDOW_HOURS, ReceiptTo, receipt_blocker
+from daemon.publish.receipts import RECEIPT_WINDOW_HOURS, NoReceipt, ReceiptTo, receipt_blocker
 from daemon.publish.room_feed import queue_item_post
 from daemon.store import Tx
 
@@ -80,7 +82,12 @@ async def enqueue_receipt(
     reply to the receipt reaches the item even without ``[WB-n]`` in its subject.
     """
     address = correspondent.address
-    recent = await tx.receipts_since(address, now - timedelta(hours=RECEIPT_WINDOW_HOURS))
+    since = now - timedelta(hours=RECEIPT_WINDOW_HOURS)
+    recent = await tx.receipts_since(address, since)
+    partner = is_partner(address, settings.partners)
+    limit = settings.receipts_per_hour_outside_partners
+    # Asked only when the limit could apply: a partner's receipt never waits on it.
+    outside = 0 if partner or limit == 0 else await _sent_outside_partners(tx, settings, since)
     blocker = receipt_blocker(
         address,
         is_auto=correspondent.is_auto,
@@ -90,7 +97,21 @@ async def enqueue_receipt(
         sent_this_hour=recent,
         per_hour=settings.receipts_per_sender_per_hour,
         auth_failed=correspondent.auth_failed,
+        partner=partner,
+        sent_outside_partners=outside,
+        outside_partners_per_hour=limit,
     )
+    if blocker is NoReceipt.OUTSIDE_PARTNERS_LIMITED:
+        # The operator should see this: a spam wave with forged senders, or an hour
+        # busier than the setting allows. The mail itself is filed as usual.
+        log.warning(
+            "no receipt for %s: %s receipts to senders outside the partners this hour"
+            " (receipts_per_hour_outside_partners); the mail is filed, only its receipt"
+            " is not sent",
+            key,
+            limit,
+        )
+        return False
     if blocker is not None:
         # The key names the mail; the address is personal data and stays out of the log.
         log.info("no receipt for %s: %s", key, blocker.value)
@@ -108,6 +129,12 @@ async def enqueue_receipt(
     if item_id is not None:
         await tx.link_thread(receipt.message_id, item_id)
     return True
+
+
+async def _sent_outside_partners(tx: Tx, settings: IntakeSettings, since: datetime) -> int:
+    """Receipts to senders outside the partners since ``since``, all together."""
+    sent = await tx.receipt_destinations_since(since)
+    return sum(1 for destination in sent if not is_partner(destination, settings.partners))
 
 
 async def enqueue_post(

@@ -27,6 +27,7 @@ class IntakeSettings:
     authserv_id: str | None
     limits: MailLimits
     receipts_per_sender_per_hour: int
+    receipts_per_hour_outside_partners: int  # all non-partner senders together; 0: no limit
     parse_attempts: int
     wait_seconds: float  # the longest wait for a change before looking again
     filing: FilingRules
@@ -65,6 +66,7 @@ class IntakeSettings:
                 max_attachments=limits.max_attachments,
             ),
             receipts_per_sender_per_hour=limits.receipts_per_sender_per_hour,
+            receipts_per_hour_outside_partners=limits.receipts_per_hour_outside_partners,
             parse_attempts=max(1, limits.parse_attempts),
             # Look again at least once a minute: a quarantine retry asked for on the
             # command line is picked up then.

@@ -3,8 +3,11 @@
 RULES.md: everyone who submits something gets a receipt saying what happens
 with it and when. RFC 3834 bounds that: no answer to automatic, bounce or
 list mail, none to ourselves, and only a few per sender per hour, so two
-auto-responders can never keep each other busy. Pure: the intake passes in
-what it read from the store (the count of recent receipts).
+auto-responders can never keep each other busy. Senders outside the partners
+together get at most so many an hour, so a spammer forging many From addresses
+cannot make us send receipts to each (backscatter); the mail is filed all the
+same. Pure: the intake passes in what it read from the store (the counts of
+recent receipts).
 
 A receipt is an outbox ``MailOut`` keyed ``receipt/mail/<uidvalidity>/<uid>``;
 its Message-ID comes from that key, so a resend after a crash is the same mail.
@@ -60,6 +63,8 @@ class NoReceipt(enum.StrEnum):
     OURSELVES = "ourselves"  # our own address, also with a +tag
     FORGED = "possibly_forged"  # failed SPF/DKIM/DMARC at our server: likely not the sender's
     RATE_LIMITED = "rate_limited"  # enough receipts to this sender this hour
+    # enough receipts to all senders outside the partners together this hour
+    OUTSIDE_PARTNERS_LIMITED = "outside_partners_limited"
 
 
 def receipt_key(uidvalidity: int, uid: int) -> str:
@@ -91,11 +96,17 @@ def receipt_blocker(
     sent_this_hour: int,
     per_hour: int,
     auth_failed: bool = False,
+    partner: bool = False,
+    sent_outside_partners: int = 0,
+    outside_partners_per_hour: int = 0,
 ) -> NoReceipt | None:
     """Why no receipt may go to ``address``; ``None`` when one may.
 
     ``auth_failed``: our server says the mail failed authentication for its From
     domain; the address is likely forged, and a receipt would be backscatter.
+    ``sent_outside_partners``: receipts to senders outside the partners in the last
+    hour, all together; at ``outside_partners_per_hour`` (0: no limit) a sender who
+    is not a ``partner`` gets none. A partner's receipt is never held back by it.
     """
     if not address or "@" not in address:
         return NoReceipt.NO_SENDER
@@ -111,6 +122,8 @@ def receipt_blocker(
         return NoReceipt.OURSELVES
     if sent_this_hour >= per_hour:
         return NoReceipt.RATE_LIMITED
+    if not partner and 0 < outside_partners_per_hour <= sent_outside_partners:
+        return NoReceipt.OUTSIDE_PARTNERS_LIMITED
     return None
 
 

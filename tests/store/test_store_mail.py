@@ -113,3 +113,19 @@ async def test_receipts_are_counted_per_address_within_the_window(store: Store) 
             await tx.enqueue(effect, now=when)
         assert await tx.receipts_since("p@x.test", AT - timedelta(hours=1)) == 2
         assert await tx.receipts_since("q@x.test", AT - timedelta(hours=1)) == 0
+
+
+async def test_receipt_destinations_are_every_receipt_within_the_window(store: Store) -> None:
+    sent = [
+        ("a@x.test", "receipt/0", AT - timedelta(hours=2)),  # before the window
+        ("b@x.test", "receipt/1", AT - timedelta(minutes=5)),
+        ("b@x.test", "receipt/2", AT),
+        ("c@gemeente.test", "receipt/3", AT),
+        ("d@x.test", "notice/4", AT),  # not a receipt
+    ]
+    async with store.transaction() as tx:
+        for n, (to, key, when) in enumerate(sent):
+            mail = MailOut(to=(to,), subject="s", text="t", message_id=f"<{n}@x>")
+            await tx.enqueue(NewEffect(ChannelName.MAIL, to, key, mail), now=when)
+        found = await tx.receipt_destinations_since(AT - timedelta(hours=1))
+    assert sorted(found) == ["b@x.test", "b@x.test", "c@gemeente.test"]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.config import Config, MailLimits, parse_config
+from daemon.errors import ConfigError
 from daemon.model import Kind, MeetingStatus, Offset, SeriesId
 from daemon.rules import defaults
 
@@ -207,3 +208,22 @@ def test_http_metrics_are_off_unless_switched_on() -> None:
     assert on.http is not None
     assert off.http is not None
     assert (on.http.metrics, off.http.metrics) == (True, False)
+
+
+MAIL = (
+    '[mail]\naddress = "wijkbode@wijk.test"\n'
+    '[mail.imap]\nhost = "127.0.0.1"\nsecurity = "none"\nusername = "w"\npassword_env = "PW"\n'
+    '[mail.smtp]\nhost = "localhost"\nsecurity = "none"\n'
+)
+
+
+def test_receipts_outside_partners_default_to_30_an_hour_and_0_is_no_limit() -> None:
+    default = parse(MINIMAL + MAIL)
+    off = parse(MINIMAL + MAIL + "[mail.limits]\nreceipts_per_hour_outside_partners = 0\n")
+    assert default.mail is not None
+    assert off.mail is not None
+    assert default.mail.limits.receipts_per_hour_outside_partners == 30
+    assert off.mail.limits.receipts_per_hour_outside_partners == 0
+    # The other limits still need at least 1.
+    with pytest.raises(ConfigError):
+        parse(MINIMAL + MAIL + "[mail.limits]\nreceipts_per_sender_per_hour = 0\n")

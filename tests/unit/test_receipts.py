@@ -119,6 +119,44 @@ def test_receipt_blocker_follows_rfc_3834_and_the_hourly_limit(
     assert blocker(address, sent, **flags) == expected
 
 
+def overall(*, partner: bool, outside: int, limit: int, sent: int = 0) -> NoReceipt | None:
+    return receipt_blocker(
+        "iemand@elders.test",
+        is_auto=False,
+        is_bounce=False,
+        is_bulk_or_list=False,
+        our_address=OURS,
+        sent_this_hour=sent,
+        per_hour=5,
+        partner=partner,
+        sent_outside_partners=outside,
+        outside_partners_per_hour=limit,
+    )
+
+
+@pytest.mark.parametrize(
+    ("partner", "outside", "limit", "expected"),
+    [
+        (False, 0, 3, None),
+        (False, 2, 3, None),
+        (False, 3, 3, NoReceipt.OUTSIDE_PARTNERS_LIMITED),  # the fourth stranger this hour
+        (False, 500, 3, NoReceipt.OUTSIDE_PARTNERS_LIMITED),
+        (True, 500, 3, None),  # a partner's receipt never waits on the others
+        (False, 10_000, 0, None),  # 0: no overall limit
+    ],
+)
+def test_receipts_outside_the_partners_are_limited_all_together(
+    partner: bool, outside: int, limit: int, expected: NoReceipt | None
+) -> None:
+    # Security finding 1: many forged From addresses must not each get a receipt.
+    assert overall(partner=partner, outside=outside, limit=limit) == expected
+
+
+def test_the_per_sender_limit_still_holds_for_a_partner_and_comes_first() -> None:
+    assert overall(partner=True, outside=0, limit=3, sent=5) is NoReceipt.RATE_LIMITED
+    assert overall(partner=False, outside=3, limit=3, sent=5) is NoReceipt.RATE_LIMITED
+
+
 def test_own_address_includes_plus_variants_but_not_lookalikes() -> None:
     assert is_own_address("wijkalliantie+tk@wijk.test", OURS)
     assert not is_own_address("wijkalliantiex@wijk.test", OURS)
