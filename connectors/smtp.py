@@ -1,12 +1,13 @@
 """The outbox's mail ``Channel``: one ``MailOut`` becomes one message.
 
 The message carries the payload's fixed Message-ID, so a resend after a crash
-or an unconfirmed attempt is recognisably the same mail. The message is built
-here; the SMTP work (sessions that carry a run of messages, up to ``parallel``
-at once, closed after ``idle_seconds``; TLS; errors as ``TransientError`` or
-``PermanentError``) happens in a sender process of its own
-(``connectors/smtp_sender.py``), started on demand, so a backlog's receipts do
-not hold the daemon's event loop. A refusal of the mail or of its recipients
+or an unconfirmed attempt is recognisably the same mail. Building the message
+(``connectors/smtp_compose.py``) and the SMTP work (sessions that carry a run of
+messages, up to ``parallel`` at once, closed after ``idle_seconds``; TLS; errors
+as ``TransientError`` or ``PermanentError``) happen in a sender process of its
+own (``connectors/smtp_sender.py``), started on demand, so a backlog's receipts
+do not hold the daemon's event loop; here the attachments are read from the
+document store. A refusal of the mail or of its recipients
 (5xx) parks the effect; everything that may heal by itself (4xx, a server that
 is down or slow, our own login or TLS setup awaiting a fix, a sender process
 that died) is retried with backoff.
@@ -19,11 +20,8 @@ parked with a plain reason, since no retry will change the server.
 
 from __future__ import annotations
 
-import email.errors
 import logging
-from email.utils import getaddresses
 
-from connectors.smtp_message import build_bytes, build_utf8
 from connectors.smtp_protocol import SessionSettings
 from connectors.smtp_sender import SmtpSender
 from daemon.clock import Clock, SystemClock
@@ -41,27 +39,6 @@ DEFAULT_TIMEOUT = 60.0  # seconds per SMTP step
 # rarely closes a session we still count on.
 DEFAULT_IDLE_SECONDS = 20.0
 DEFAULT_PARALLEL = 4  # sessions at once; a small site's server allows this many per login
-
-
-def smtp_address(address: str) -> tuple[str, bool]:
-    """``address`` as SMTP carries it, and whether that needs SMTPUTF8.
-
-    Only a local part outside ASCII does: a domain has an ASCII (IDNA) form.
-    """
-    if address.isascii():
-        return address, False
-    local, at, domain = address.rpartition("@")
-    if at and local.isascii():
-        try:
-            return f"{local}@{domain.encode('idna').decode('ascii')}", False
-        except UnicodeError:  # not a valid IDNA name; the server may still take it as UTF-8
-            pass
-    return address, True
-
-
-def envelope_recipients(addresses: tuple[str, ...]) -> list[str]:
-    """The bare addresses of ``To`` entries that may carry display names."""
-    return [addr for _, addr in getaddresses(list(addresses)) if addr]
 
 
 class SmtpChannel:
@@ -95,25 +72,14 @@ class SmtpChannel:
         mail = effect.payload
         if not isinstance(mail, MailOut):
             raise PermanentError(f"mail channel got a {type(mail).__name__}, not a MailOut")
-        found = envelope_recipients(mail.to or (effect.destination,))
-        if not found:
-            raise PermanentError(bilingual("geen ontvanger", "no recipient") + f": {mail.to!r}")
-        sender, sender_utf8 = smtp_address(self._config.address)
-        recipients = [smtp_address(address) for address in found]
-        utf8 = sender_utf8 or any(needs for _, needs in recipients)
-        envelope = [address for address, _ in recipients]
         documents = {d.sha256: await self._document(d.sha256) for d in mail.attachments}
-        try:
-            build = build_utf8 if utf8 else build_bytes
-            raw = build(mail, sender, documents, self._clock.now(), to=envelope)
-        except (ValueError, TypeError, email.errors.MessageError) as error:
-            # A header the email package refuses (UnicodeError is a ValueError): no
-            # retry builds it differently.
-            raise PermanentError(
-                bilingual("de mail kon niet worden opgebouwd", "the mail could not be built")
-                + f": {type(error).__name__}: {error}"
-            ) from error
-        sent = await self._sender.send(raw, envelope, sender=sender, utf8=utf8)
+        sent = await self._sender.send(
+            mail,
+            effect.destination,
+            our_address=self._config.address,
+            documents=documents,
+            now=self._clock.now(),
+        )
         self.sessions += sent.new_session
         if sent.refused:
             # The others have it: a retry would send it to them twice.
@@ -122,7 +88,7 @@ class SmtpChannel:
             log.warning(
                 "mail deels geweigerd / partly refused: %d of %d recipients: %s",
                 len(sent.refused),
-                len(envelope),
+                sent.recipients,
                 "; ".join(sent.refused),
             )
         return mail.message_id

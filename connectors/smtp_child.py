@@ -7,9 +7,10 @@ time (asyncio's TLS runs in Python).
 
 Protocol on stdin and stdout, each frame a 4-byte big-endian length and a pickle:
 - first the daemon sends the ``SessionSettings``; the process answers ``READY``;
-- then requests ``(id, raw, recipients, sender, utf8)``, handled side by side,
-  each answered ``(id, "sent", Sent)``, ``(id, "transient", text)`` or
-  ``(id, "permanent", text)`` in the order they finish.
+- then requests ``(id, MailOut, destination, our address, documents, now)``, each
+  composed (``connectors/smtp_compose.py``) and sent side by side, each answered
+  ``(id, "sent", Sent)``, ``(id, "transient", text)`` or ``(id, "permanent", text)``
+  in the order they finish.
 
 Stdin closed: the requests in hand are finished, the sessions ended, then it
 exits. When the daemon dies (a SIGKILL cannot close the pipe) the process is
@@ -28,16 +29,19 @@ import signal
 import sys
 import threading
 import time
+from datetime import datetime
 from typing import BinaryIO
 
+from connectors.smtp_compose import compose
 from connectors.smtp_protocol import FRAME, READY, SessionSettings
 from connectors.smtp_sessions import SmtpSessions
 from daemon.errors import PermanentError, TransientError
+from daemon.ports.outbox import MailOut
 
 _PARENT_CHECK_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
 
-Request = tuple[int, bytes, list[str], str, bool]
+Request = tuple[int, MailOut, str, str, dict[str, bytes], datetime]
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
@@ -61,9 +65,10 @@ class _Replies:
 
 
 async def _handle(sessions: SmtpSessions, request: Request, replies: _Replies) -> None:
-    request_id, raw, recipients, sender, utf8 = request
+    request_id, mail, destination, our_address, documents, now = request
     try:
-        sent = await sessions.send(raw, recipients, sender=sender, utf8=utf8)
+        made = compose(mail, destination, our_address, documents, now)
+        sent = await sessions.send(made.raw, made.recipients, sender=made.sender, utf8=made.utf8)
     except PermanentError as error:
         replies.write((request_id, "permanent", str(error)))
     except TransientError as error:

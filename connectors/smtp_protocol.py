@@ -27,8 +27,9 @@ class SessionSettings:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A message the server took: the answers for the recipients it refused, and
-    whether a new session was opened for it."""
+    """A message the server took: the answers for the recipients it refused, how many
+    recipients it had, and whether a new session was opened for it."""
 
     refused: tuple[str, ...]
+    recipients: int  # in the envelope, refused ones included
     new_session: bool

@@ -1,6 +1,6 @@
 """The daemon's side of the SMTP sender process (``connectors/smtp_child.py``).
 
-``SmtpSender.send`` hands a finished message to the process and waits for its
+``SmtpSender.send`` hands a mail to the process, which builds and sends it, and waits for its
 answer. The process starts with the first message and is asked to end after
 ``idle_seconds`` without one (its sessions end with it), so an idle daemon holds
 no extra process. When it dies with messages in hand (killed, a crash), those
@@ -16,10 +16,12 @@ import itertools
 import os
 import pickle
 import sys
+from datetime import datetime
 
 from connectors.smtp_protocol import FRAME, READY, Sent, SessionSettings
 from daemon.config.reader import bilingual
 from daemon.errors import PermanentError, TransientError
+from daemon.ports.outbox import MailOut
 
 _START_TIMEOUT_SECONDS = 30.0
 _STOP_GRACE_SECONDS = 10.0  # the messages in hand finish, the sessions say QUIT
@@ -120,14 +122,25 @@ class SmtpSender:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._stopping: set[asyncio.Task[None]] = set()
 
-    async def send(self, raw: bytes, recipients: list[str], *, sender: str, utf8: bool) -> Sent:
+    async def send(
+        self,
+        mail: MailOut,
+        destination: str,
+        *,
+        our_address: str,
+        documents: dict[str, bytes],
+        now: datetime,
+    ) -> Sent:
+        """Compose and send ``mail`` in the sender process (``PermanentError`` or
+        ``TransientError`` as the process found)."""
         running = await self._running()
         request_id = next(self._ids)
         answer: asyncio.Future[tuple[str, object]] = asyncio.get_running_loop().create_future()
         running.waiting[request_id] = answer
         self._cancel_idle_timer()
         try:
-            running.write(pickle.dumps((request_id, raw, recipients, sender, utf8)))
+            request = (request_id, mail, destination, our_address, documents, now)
+            running.write(pickle.dumps(request))
             kind, value = await answer
         finally:
             running.waiting.pop(request_id, None)

@@ -64,7 +64,7 @@ class SmtpSessions:
                 await asyncio.shield(quit_session(client))
                 raise
             self._give_back(client)
-        return Sent(tuple(str(answer) for answer in refused.values()), new)
+        return Sent(tuple(str(answer) for answer in refused.values()), len(recipients), new)
 
     async def close(self) -> None:
         """End the idle sessions (sends have finished by then); never raises."""

@@ -135,7 +135,7 @@ class Store:
             if fast is not None and fast.begin():
                 try:
                     yield Tx(fast)
-                    fast.commit()
+                    await _commit_off_the_loop(fast)
                 except BaseException:
                     fast.rollback()
                     raise
@@ -247,6 +247,23 @@ async def _begin(conn: aiosqlite.Connection, statement: str) -> None:
     except asyncio.CancelledError:
         if conn.in_transaction:
             await conn.execute("ROLLBACK")
+        raise
+
+
+async def _commit_off_the_loop(fast: DirectConnection) -> None:
+    """``COMMIT`` the direct connection's transaction in a thread, to its end.
+
+    With ``synchronous=FULL`` a commit waits for the disk (an fsync, milliseconds on a
+    busy machine); in the event loop's thread that held up everything else, and a
+    backlog commits thousands of times. The write lock is still ours meanwhile, so
+    nothing else uses the connection. Cancelled, the commit still finishes (it has
+    committed, or failed) before the cancellation goes on, as ``_to_the_end`` does.
+    """
+    running = asyncio.ensure_future(asyncio.to_thread(fast.commit))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await running
         raise
 
 

@@ -7,6 +7,8 @@ offers the part of aiosqlite's connection the queries use (``execute``,
 ``executemany``, the cursor's ``fetchone``/``fetchall``/``rowcount``) on a second,
 plain sqlite3 connection to the same database, and runs each statement at once.
 
+Its ``COMMIT`` alone runs in a worker thread (``Store.transaction``): with
+``synchronous=FULL`` it waits for the disk, which the event loop must not.
 It is only used under the store's write lock, like every transaction, so the two
 connections never write at the same time; it never waits for another process's
 lock (``busy_timeout`` 0: the caller falls back to the aiosqlite path, which
@@ -108,7 +110,9 @@ class DirectConnection:
 
 def open_direct(path: Path) -> DirectConnection:
     """The second connection to the (already migrated, WAL) database at ``path``."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    # The commit runs in a worker thread (Store.transaction); the store's write lock
+    # keeps the connection to one thread at a time.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=FULL")
