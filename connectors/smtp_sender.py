@@ -11,13 +11,13 @@ and the next message starts a new process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import pickle
 import sys
 from datetime import datetime
 
+from connectors import child_process
 from connectors.smtp_protocol import FRAME, READY, Sent, SessionSettings
 from daemon.config.reader import bilingual
 from daemon.errors import PermanentError, TransientError
@@ -94,21 +94,12 @@ class _Process:
 
     async def stop(self) -> None:
         """Close stdin: the process finishes what it has, ends its sessions and exits."""
-        if self.process.returncode is None and self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            async with asyncio.timeout(_STOP_GRACE_SECONDS):
-                await self.process.wait()
-        except TimeoutError:
-            await self.kill()
+        await child_process.stop(self.process, _STOP_GRACE_SECONDS)
         if self.reader is not None:
             await self.reader
 
     async def kill(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-        await self.process.wait()
+        await child_process.kill(self.process)
 
 
 class SmtpSender:

@@ -22,6 +22,7 @@ import aiosmtplib
 from connectors.smtp_protocol import Sent, SessionSettings
 from connectors.tls import client_context
 from daemon.config.reader import bilingual
+from daemon.config.schema import SmtpConfig
 from daemon.errors import ConfigError, PermanentError, TransientError
 
 NO_SMTPUTF8 = bilingual(
@@ -87,16 +88,7 @@ class SmtpSessions:
             raise TransientError(str(error)) from error  # delivery resumes once the file is back
         if self._tls is None and smtp.security != "none":
             self._tls = client_context(smtp.ca_file)
-        client = aiosmtplib.SMTP(
-            hostname=smtp.host,
-            port=smtp.port,
-            username=smtp.username,
-            password=password if smtp.username else None,
-            use_tls=smtp.security == "tls",
-            start_tls=smtp.security == "starttls",  # False, not None: never opportunistic
-            tls_context=self._tls,
-            timeout=self._settings.timeout,
-        )
+        client = new_client(smtp, password, self._tls, self._settings.timeout)
         await client.connect()
         return client, True
 
@@ -123,6 +115,23 @@ class SmtpSessions:
             self._reaper = asyncio.get_running_loop().call_later(
                 max(0.0, oldest + idle_seconds - now), self._close_idle
             )
+
+
+def new_client(
+    smtp: SmtpConfig, password: str | None, tls: ssl.SSLContext | None, timeout: float
+) -> aiosmtplib.SMTP:
+    """An unconnected client for the configured server: TLS as configured, login if a
+    username is set. The daemon's sessions and ``check-config --connect`` both use it."""
+    return aiosmtplib.SMTP(
+        hostname=smtp.host,
+        port=smtp.port,
+        username=smtp.username,
+        password=password if smtp.username else None,
+        use_tls=smtp.security == "tls",
+        start_tls=smtp.security == "starttls",  # False, not None: never opportunistic
+        tls_context=tls,
+        timeout=timeout,
+    )
 
 
 async def quit_session(client: aiosmtplib.SMTP) -> None:

@@ -18,7 +18,6 @@ tracker process stays resident beside the daemon.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import pickle
@@ -26,6 +25,7 @@ import struct
 import sys
 from typing import Any
 
+from connectors import child_process
 from daemon.errors import TransientError
 from daemon.ports.mail import MailLimits, ParsedMail, UnparseableMail
 from daemon.ports.parser import SenderHint
@@ -92,19 +92,10 @@ class _Worker:
 
     async def stop(self) -> None:
         """Ask the worker to end (stdin closed); kill it when it does not."""
-        if self.process.returncode is None and self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            async with asyncio.timeout(_STOP_GRACE_SECONDS):
-                await self.process.wait()
-        except TimeoutError:
-            await self.kill()
+        await child_process.stop(self.process, _STOP_GRACE_SECONDS)
 
     async def kill(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-        await self.process.wait()
+        await child_process.kill(self.process)
 
 
 class MailParser:

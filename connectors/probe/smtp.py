@@ -7,6 +7,7 @@ import asyncio
 import aiosmtplib
 
 from connectors.probe.errors import detail, network_kind
+from connectors.smtp_sessions import new_client
 from connectors.tls import client_context
 from daemon.config.schema import SmtpConfig
 from daemon.errors import ConfigError
@@ -23,16 +24,7 @@ async def probe_smtp(config: SmtpConfig) -> list[Finding]:
         tls = None if config.security == "none" else client_context(config.ca_file)
     except (ConfigError, OSError) as error:
         return [Finding(NAME, Kind.SECRET_MISSING, Severity.ERROR, where, str(error))]
-    client = aiosmtplib.SMTP(
-        hostname=config.host,
-        port=config.port,
-        username=config.username,
-        password=password if config.username else None,
-        use_tls=config.security == "tls",
-        start_tls=config.security == "starttls",
-        tls_context=tls,
-        timeout=TIMEOUT_SECONDS,
-    )
+    client = new_client(config, password, tls, TIMEOUT_SECONDS)
     try:
         await client.connect()
     except aiosmtplib.SMTPAuthenticationError as error:
