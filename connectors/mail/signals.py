@@ -71,17 +71,24 @@ def _report_type(msg: Message) -> str | None:
 
 
 def auth_results(msg: Message) -> tuple[AuthResult, ...]:
-    """Every result of every ``Authentication-Results`` header, whoever wrote it."""
+    """Every result of every ``Authentication-Results`` header, whoever wrote it, top to bottom.
+
+    Each result keeps its header's place (0 the topmost), as our server's verdict is the
+    topmost header of its own per method (``daemon.ports.mail.our_verdicts``). The
+    parser keeps the headers in the mail's order; the first 50 are read, so a flood of
+    the sender's own below cannot push ours out.
+    """
     found: list[AuthResult] = []
-    for raw in raw_values(msg, "authentication-results")[:_MAX_AUTH_HEADERS]:
-        found.extend(parse_authentication_results(raw))
+    for place, raw in enumerate(raw_values(msg, "authentication-results")[:_MAX_AUTH_HEADERS]):
+        found.extend(parse_authentication_results(raw, place))
     return tuple(found)
 
 
-def parse_authentication_results(value: str) -> list[AuthResult]:
+def parse_authentication_results(value: str, header: int = 0) -> list[AuthResult]:
     """Parse one header value: ``authserv-id [version]; method=result prop=value ...; ...``.
 
-    Lenient: results separated only by spaces (a common mistake) are split too.
+    ``header`` is the header's place in the mail (0 the topmost). Lenient: results
+    separated only by spaces (a common mistake) are split too.
     """
     statements = _split_outside_quotes(_strip_comments(value), ";")
     if not statements or not statements[0].split():
@@ -89,11 +96,11 @@ def parse_authentication_results(value: str) -> list[AuthResult]:
     server = statements[0].split()[0].lower()
     found: list[AuthResult] = []
     for statement in statements[1:]:
-        found.extend(_results(server, statement))
+        found.extend(_results(server, statement, header))
     return found
 
 
-def _results(server: str, statement: str) -> list[AuthResult]:
+def _results(server: str, statement: str, header: int) -> list[AuthResult]:
     found: list[AuthResult] = []
     method = result = ""
     properties: dict[str, str] = {}
@@ -106,22 +113,24 @@ def _results(server: str, statement: str) -> list[AuthResult]:
             continue
         if "." not in key:  # "method[/version]=result" starts a new result
             if method:
-                found.append(_result(server, method, result, properties))
+                found.append(_result(server, method, result, properties, header))
             method, result, properties = key.split("/")[0], val.strip('"').lower(), {}
         elif method:
             properties.setdefault(key, val.strip('"'))
     if method:
-        found.append(_result(server, method, result, properties))
+        found.append(_result(server, method, result, properties, header))
     return found
 
 
-def _result(server: str, method: str, result: str, properties: dict[str, str]) -> AuthResult:
+def _result(
+    server: str, method: str, result: str, properties: dict[str, str], header: int
+) -> AuthResult:
     domain = None
     for name in _DOMAIN_PROPERTIES:
         if properties.get(name):
             domain = properties[name].rpartition("@")[2].strip(".<>").lower() or None
             break
-    return AuthResult(server, method, result, domain)
+    return AuthResult(server, method, result, domain, header)
 
 
 def _strip_comments(value: str) -> str:

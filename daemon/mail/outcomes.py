@@ -77,11 +77,12 @@ async def file_mail(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
         handled = arrival.handled(MailOutcome.IGNORED, item_id, settings.folder)
         await _finish(tx, settings, handled)
         return handled
-    item = await _thread_item(tx, settings, arrival.understood)
-    if item is None:
-        handled = await _file_new(tx, settings, arrival)
-    else:
+    item = await _thread_item(tx, arrival.understood)
+    if item is not None and _continues(item, arrival, settings):
         handled = await _add_version(tx, settings, arrival, item)
+    else:
+        version_of = _unverified_version_of(item, arrival.understood, settings)
+        handled = await _file_new(tx, settings, arrival, version_of)
     if not arrival.parsed.message_id_synthesized and handled.item_id is not None:
         await tx.link_thread(arrival.parsed.message_id, handled.item_id)
     await _finish(tx, settings, handled)
@@ -114,15 +115,42 @@ async def _finish(tx: Tx, settings: IntakeSettings, handled: HandledMail) -> Non
     await tx.advance_last_uid(settings.folder, handled.uidvalidity, handled.uid, at=handled.at)
 
 
-async def _thread_item(tx: Tx, settings: IntakeSettings, understood: Understood) -> Item | None:
-    """The item this mail continues, by ``[WB-n]`` or by its thread, if the sender may add to it."""
+async def _thread_item(tx: Tx, understood: Understood) -> Item | None:
+    """The item this mail continues, by ``[WB-n]`` or by its thread (whoever sent it)."""
     item_id = ItemId(understood.item_ref) if understood.item_ref else None
     if item_id is None:
         item_id = await tx.item_for_thread(understood.thread_ids)
-    item = None if item_id is None else await tx.item(item_id)
-    if item is None or not may_add_version(item, understood, settings.partners):
+    return None if item_id is None else await tx.item(item_id)
+
+
+def _continues(item: Item, arrival: Arrival, settings: IntakeSettings) -> bool:
+    """Whether the mail continues ``item``: a version of its stukken, or a reply from its
+    submitter that brings no files.
+
+    Such a reply adds nothing to the item (only a post to the room), so it needs no
+    verified sender: an out-of-office quoting ``[WB-n]`` stays a reply each time, not a
+    new item with a receipt each time.
+    """
+    understood = arrival.understood
+    if may_add_version(item, understood, settings.partners):
+        return True
+    brings_files = bool(arrival.parsed.attachments or arrival.parsed.rejected_attachments)
+    return not brings_files and _unverified_version_of(item, understood, settings) is not None
+
+
+def _unverified_version_of(
+    item: Item | None, understood: Understood, settings: IntakeSettings
+) -> ItemId | None:
+    """The item this mail would have been a version of, had our server verified its sender.
+
+    Its ``[WB-n]`` is gone from the new item's title; the room post names it, so the
+    core group sees what it looks like (and that it may be a forgery).
+    """
+    if item is None or understood.verified is not False:
         return None
-    return item
+    if not may_add_version(item, replace(understood, verified=True), settings.partners):
+        return None
+    return item.id
 
 
 async def _enqueue_item_receipt(
@@ -152,7 +180,9 @@ def _series_rules(settings: IntakeSettings, series: SeriesId | None) -> SeriesRu
     return settings.filing.rules[series or settings.filing.default_series]
 
 
-async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> HandledMail:
+async def _file_new(
+    tx: Tx, settings: IntakeSettings, arrival: Arrival, version_of: ItemId | None
+) -> HandledMail:
     submission = replace(arrival.understood.submission, documents=arrival.documents)
     filed = await file_submission(tx, submission, settings.filing)
     item = filed.item
@@ -171,7 +201,9 @@ async def _file_new(tx: Tx, settings: IntakeSettings, arrival: Arrival) -> Handl
             limits=settings.limits,
         ),
     )
-    post = new_item_post(filed, arrival.understood.sender, settings.filing)
+    post = new_item_post(
+        filed, arrival.understood.sender, settings.filing, unverified_version_of=version_of
+    )
     await announce_item(tx, settings, item_post_key(item.id), item.id, post, now=arrival.now)
     log.info(
         "mail %s/%s filed as item %s (%s, meeting %s, %s%s)",

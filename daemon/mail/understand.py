@@ -5,6 +5,8 @@ the sender's ``Date:``. A partner is only a partner when our own server's
 ``Authentication-Results`` do not say the mail failed for the partner's domain.
 Any mail that failed there (partner or not) is "possibly forged": it waits for
 acceptance with the failing result shown, and gets no receipt (RFC 3834 §2).
+A non-partner's mail adds a version to their item only when our server verified
+the From domain (``authserv_id`` configured; without it nothing can be verified).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from daemon.config import Partner
 from daemon.filing.submission import Submission
 from daemon.filing.tags import kind_for, parse_subject
 from daemon.model import Item
-from daemon.ports.mail import ParsedMail, authentication_failure
+from daemon.ports.mail import ParsedMail, authentication_failure, authentication_verified
 from daemon.publish.item_posts import Sender
 
 __all__ = [
     "NO_SENDER",
     "Understood",
     "auth_failure",
+    "from_verified",
     "may_add_version",
     "trusted_partner",
     "understand",
@@ -44,6 +47,9 @@ class Understood:
     item_ref: int | None  # ``[WB-42]`` in the subject
     automatic: bool  # auto-reply, bounce, list or bulk mail
     auth_failure: str | None = None  # our server's failing SPF/DKIM/DMARC result: possibly forged
+    # Our server positively verified the From domain (``from_verified``); None: no
+    # ``authserv_id`` is configured, so nothing can be verified either way.
+    verified: bool | None = None
 
 
 def trusted_partner(
@@ -63,6 +69,15 @@ def auth_failure(parsed: ParsedMail, authserv_id: str | None) -> str | None:
     if not authserv_id or not domain:
         return None
     return authentication_failure(parsed.auth_results, authserv_id, domain)
+
+
+def from_verified(parsed: ParsedMail, authserv_id: str | None) -> bool | None:
+    """Whether our own server verified the From domain (aligned DMARC, DKIM or SPF pass);
+    ``None`` without ``authserv_id``."""
+    if not authserv_id:
+        return None
+    domain = parsed.from_address.rpartition("@")[2]
+    return bool(domain) and authentication_verified(parsed.auth_results, authserv_id, domain)
 
 
 def understand(
@@ -101,7 +116,14 @@ def understand(
     )
     thread = tuple(dict.fromkeys([*parsed.references, *filter(None, [parsed.in_reply_to])]))
     return Understood(
-        submission, sender, partner, thread, info.item_ref, parsed.auto_submitted, failure
+        submission,
+        sender,
+        partner,
+        thread,
+        info.item_ref,
+        parsed.auto_submitted,
+        failure,
+        from_verified(parsed, authserv_id),
     )
 
 
@@ -109,14 +131,16 @@ def may_add_version(item: Item, understood: Understood, partners: Sequence[Partn
     """Whether this mail may add a version of ``item``'s stukken.
 
     A partner's item takes versions from that partner, verified; anyone else's
-    only from the same address. Automatic and possibly forged mail never adds a version.
+    only from the same address, and (with ``authserv_id``) only when our server
+    verified its domain: where the domain publishes no DMARC, a From can be forged
+    without any check failing. Automatic and possibly forged mail never adds a version.
     """
     sender = understood.submission.submitter
     if understood.automatic or understood.auth_failure is not None or sender == NO_SENDER:
         return False
     owner = next((p for p in partners if p.matches(item.submitter)), None)
     if owner is None:
-        return sender == item.submitter
+        return sender == item.submitter and understood.verified is not False
     return understood.partner == owner
 
 

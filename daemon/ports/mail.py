@@ -93,13 +93,16 @@ class AuthResult(NamedTuple):
 
     ``domain`` is the domain the result speaks for: ``header.d`` (DKIM),
     ``header.from`` (DMARC) or the domain of ``smtp.mailfrom`` (SPF); ``None``
-    when the header names none. All fields are lowercased.
+    when the header names none. All fields are lowercased. ``header`` is the
+    header's place among the mail's ``Authentication-Results``, 0 the topmost:
+    a receiving server prepends its own above whatever the sender wrote.
     """
 
     authserv_id: str
     method: str
     result: str
     domain: str | None
+    header: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,17 +161,35 @@ def _speaks_for(result_domain: str | None, domain: str) -> bool:
     return result_domain == domain or result_domain.endswith("." + domain)
 
 
+def our_verdicts(auth_results: Iterable[AuthResult], authserv_id: str) -> list[AuthResult]:
+    """Our own server's results: per method, those of the topmost header from ``authserv_id``
+    that carries that method.
+
+    A sender can write a header naming our server into their mail, below the ones our
+    server prepends; they cannot put it above. So for each method (spf, dkim, dmarc)
+    only the topmost header of ours with a result for it is our verdict, all its results
+    (two DKIM signatures: two); lower ones for that method are the sender's words.
+    Per method, not per header: OpenDKIM and OpenDMARC each write their own header.
+    """
+    server = authserv_id.strip().lower()
+    ours = [r for r in auth_results if r.authserv_id == server]
+    top: dict[str, int] = {}
+    for result in ours:
+        top[result.method] = min(top.get(result.method, result.header), result.header)
+    return [r for r in ours if r.header == top[r.method]]
+
+
 def authentication_failed(
     auth_results: Iterable[AuthResult], authserv_id: str, domain: str
 ) -> bool:
     """True when OUR receiving server says this mail failed authentication for ``domain``.
 
-    Only results from ``authserv_id`` (our own server) count: any other
-    ``Authentication-Results`` header may have been written by the sender.
-    A definite DMARC verdict decides, a ``fail`` before a ``pass`` (a sender can forge
-    the pass, not remove our fail). Without one, a DKIM or
-    SPF ``fail`` counts unless another DKIM or SPF result for the domain passed.
-    ``softfail``, ``neutral``, ``none`` and errors are not failures.
+    Only our server's verdicts count (``our_verdicts``): any other
+    ``Authentication-Results`` header, and any lower one naming our server, may have
+    been written by the sender. A definite DMARC verdict decides, a ``fail`` before a
+    ``pass``. Without one, a DKIM or SPF ``fail`` counts unless another DKIM or SPF
+    result for the domain passed. ``softfail``, ``neutral``, ``none`` and errors are
+    not failures.
     """
     return authentication_failure(auth_results, authserv_id, domain) is not None
 
@@ -178,25 +199,43 @@ def authentication_failure(
 ) -> str | None:
     """The failing results, as shown to the core group (``dmarc=fail (gemeente.nl)``),
     when ``authentication_failed``; else ``None``."""
-    server = authserv_id.strip().lower()
+    return _verdict(auth_results, authserv_id, domain).failure
+
+
+def authentication_verified(
+    auth_results: Iterable[AuthResult], authserv_id: str, domain: str
+) -> bool:
+    """True when OUR server positively verified ``domain``: an aligned DMARC ``pass``, or,
+    without a DMARC verdict (pass or fail), an aligned DKIM or SPF ``pass``."""
+    return _verdict(auth_results, authserv_id, domain).verified
+
+
+class _Verdict(NamedTuple):
+    verified: bool = False
+    failure: str | None = None  # the failing results as text; None when nothing failed
+
+
+def _verdict(auth_results: Iterable[AuthResult], authserv_id: str, domain: str) -> _Verdict:
+    """What our server said about ``domain``: verified, failed (and how), or neither."""
     wanted = domain.strip().lower().rstrip(".")
-    if not server or not wanted:
-        return None
-    ours = [r for r in auth_results if r.authserv_id == server and _speaks_for(r.domain, wanted)]
+    if not authserv_id.strip() or not wanted:
+        return _Verdict()
+    ours = [r for r in our_verdicts(auth_results, authserv_id) if _speaks_for(r.domain, wanted)]
     dmarc = [r for r in ours if r.method == "dmarc"]
     failed = [r for r in dmarc if r.result == _FAILED]
-    # A fail beats a pass: a sender can write a "pass" naming our server into their own
-    # headers, but cannot take away the "fail" our server put above them.
+    # A fail beats a pass (Fixed 7 in docs/security.md), also within our one DMARC header.
     if not failed and any(r.result == _PASSED for r in dmarc):
-        return None
+        return _Verdict(verified=True)
     if not failed:
         checks = [r for r in ours if r.method in ("spf", "dkim")]
         if any(r.result == _PASSED for r in checks):
-            return None
+            return _Verdict(verified=True)
         failed = [r for r in checks if r.result == _FAILED]
     if not failed:
-        return None
-    return ", ".join(dict.fromkeys(f"{r.method}={r.result} ({r.domain})" for r in failed))
+        return _Verdict()
+    return _Verdict(
+        failure=", ".join(dict.fromkeys(f"{r.method}={r.result} ({r.domain})" for r in failed))
+    )
 
 
 # --- MailSource (IMAP) -------------------------------------------------------

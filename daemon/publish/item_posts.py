@@ -158,8 +158,14 @@ def bilingual_post(
     return ChatPost(body=body, html=markup, documents=refs)
 
 
-def new_item_post(filed: Filed, sender: Sender, rules: FilingRules) -> ChatPost:
-    """The room post for a newly filed item."""
+def new_item_post(
+    filed: Filed, sender: Sender, rules: FilingRules, *, unverified_version_of: ItemId | None = None
+) -> ChatPost:
+    """The room post for a newly filed item.
+
+    ``unverified_version_of``: the item this mail names and would have been a version
+    of, had our mail server verified the sender's address (a From can be forged).
+    """
     item = filed.item
 
     def build(lines: PostLines) -> None:
@@ -170,6 +176,14 @@ def new_item_post(filed: Filed, sender: Sender, rules: FilingRules) -> ChatPost:
             {"title": item.title},
         )
         _sender_line(lines, sender, item)
+        if unverified_version_of is not None:
+            lines.add(
+                mark(
+                    "Looks like a new version of {number}, but our mail server did not verify"
+                    " the sender's address: filed as a new submission."
+                ),
+                {"number": f"WB-{unverified_version_of}"},
+            )
         _meeting_line(lines, filed.assignment.meeting)
         _status_lines(lines, filed, rules)
         _document_lines(lines, item.documents)

@@ -652,6 +652,25 @@ def case_list() -> list[MailCase]:
             FILED,
             check=lambda i: i.status is ItemStatus.AWAITING_ACCEPTANCE and bool(i.auth_failure),
         ),
+        # The partner's domain has no DMARC: a forged SPF/DKIM (and DMARC) pass naming our
+        # server below our server's own verdicts (docs/security.md, finding 2).
+        MailCase(
+            "forged_pass_where_the_partner_has_no_dmarc",
+            from_partner(
+                [
+                    "spf=fail smtp.mailfrom=partner.test; dkim=none;"
+                    " dmarc=none header.from=partner.test",
+                    "spf=pass smtp.mailfrom=partner.test; dkim=pass header.d=partner.test;"
+                    " dmarc=pass header.from=partner.test",
+                ]
+            ),
+            FILED,
+            receipt=False,
+            check=lambda i: (
+                i.status is ItemStatus.AWAITING_ACCEPTANCE
+                and i.auth_failure == "spf=fail (partner.test)"
+            ),
+        ),
         MailCase(
             "verified_partner_control",
             from_partner(

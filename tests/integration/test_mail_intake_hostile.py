@@ -19,6 +19,7 @@ from mailintake import (
     AUTHSERV_ID,
     PDF,
     PROCESSED,
+    STRANGER,
     MailWorld,
     local_text,
     meetings_from_now,
@@ -159,6 +160,64 @@ async def test_a_forged_partner_gets_no_receipt_and_waits_flagged_possibly_forge
     [shown] = agenda_json(world, tmp_path)["items"]  # type: ignore[misc]
     assert (shown["id"], shown["possibly_forged"]) == (item.id, "dmarc=fail (gemeente.test)")
     assert shown["status"] == "awaiting_acceptance"
+
+
+# --- 5b. a version by a forged From (docs/security.md, findings 2 and 3) ----------------
+
+
+async def test_a_forged_version_from_a_non_partner_waits_as_a_new_item_a_verified_one_lands(
+    world: MailWorld,
+) -> None:
+    """A resident's domain publishes no DMARC: anyone can send as them, and may write
+    ``spf=pass``/``dkim=pass``/``dmarc=pass`` naming our server below the header our server
+    puts on top. That mail is filed as a new item awaiting acceptance, whose post names the
+    item it resembles; the resident's own version, which our server verified, lands."""
+
+    async def send(ours: str, subject: str, pdf: bytes, forged: str | None = None) -> None:
+        written = [("Authentication-Results", forged)] if forged else []
+        raw = message(
+            sender=STRANGER, to=world.account.address, subject=subject,
+            attachments=[("bankjes.pdf", pdf)], headers=written,
+        )  # fmt: skip
+        # Our server prepends its verdict above everything the sender wrote.
+        await world.deliver(f"Authentication-Results: {ours}\r\n".encode() + raw, STRANGER)
+        await world.run_once()
+
+    verified = f"{AUTHSERV_ID}; dkim=pass header.d=elders.test; dmarc=none header.from=elders.test"
+    await send(verified, "[stuk] Bankjes", PDF)
+    [first] = await world.items()
+    forged_pdf = PDF.replace(b"1 0 obj", b"6 6 obj")
+    await send(
+        f"{AUTHSERV_ID}; spf=none smtp.mailfrom=elders.test; dkim=none;"
+        " dmarc=none header.from=elders.test",
+        f"Re: [WB-{first.id}] Bankjes",
+        forged_pdf,
+        forged=f"{AUTHSERV_ID}; spf=pass smtp.mailfrom=elders.test; dkim=pass"
+        " header.d=elders.test; dmarc=pass header.from=elders.test",
+    )
+    genuine_pdf = PDF.replace(b"1 0 obj", b"2 0 obj")
+    await send(
+        f"{AUTHSERV_ID}; spf=pass smtp.mailfrom=elders.test; dkim=none;"
+        " dmarc=none header.from=elders.test",
+        f"Re: [WB-{first.id}] Bankjes",
+        genuine_pdf,
+    )
+
+    original, forgery = await world.items()
+    assert original.id == first.id
+    assert await world.store.documents.get(original.documents[0].sha256) == genuine_pdf
+    assert forgery.status is ItemStatus.AWAITING_ACCEPTANCE
+    assert await world.store.documents.get(forgery.documents[0].sha256) == forged_pdf
+    async with world.store.reading() as tx:
+        assert [d.filename for d in await tx.documents_of(original.id, 1)] == ["bankjes.pdf"]
+        outcomes = [m.outcome for m in await tx.handled_mails()]
+        posts = {e.item_id: e.post.body for e in await tx.waiting_feed_entries()}
+    assert outcomes == [MailOutcome.FILED, MailOutcome.FILED, MailOutcome.VERSION]
+    assert (
+        f"Lijkt een nieuwe versie van WB-{original.id}, maar onze mailserver heeft het adres"
+        " van de afzender niet geverifieerd" in posts[forgery.id]
+    )
+    assert "Lijkt een nieuwe versie" not in posts[original.id]
 
 
 # --- 8a. the same mail delivered twice ---------------------------------------------------

@@ -93,6 +93,21 @@ def test_awaiting_acceptance_is_shown() -> None:
     assert expected in post.body
 
 
+def test_a_version_from_an_unverified_sender_filed_as_new_names_the_item_it_resembles() -> None:
+    """Its ``[WB-4]`` is cut from the title; the post says what it looks like (finding 3)."""
+    waiting = filed("2027-03-01T10:00", status=ItemStatus.AWAITING_ACCEPTANCE)
+    post = new_item_post(
+        waiting, Sender("", "iemand@elders.test"), RULES, unverified_version_of=ItemId(4)
+    )
+    dutch, _, english = post.body.partition("\n\n— English —\n")
+    assert dutch.splitlines()[2] == (
+        "Lijkt een nieuwe versie van WB-4, maar onze mailserver heeft het adres van de"
+        " afzender niet geverifieerd: daarom als nieuwe inzending ingediend."
+    )
+    assert english.splitlines()[2].startswith("Looks like a new version of WB-4, but our mail")
+    assert "WB-4" not in new_item_post(waiting, Sender("", "iemand@elders.test"), RULES).body
+
+
 def test_possibly_forged_is_shown_with_our_servers_failing_result() -> None:
     plain = filed("2027-03-01T10:00", status=ItemStatus.AWAITING_ACCEPTANCE)
     forged = replace(plain, item=replace(plain.item, auth_failure="dmarc=fail (gemeente.test)"))

@@ -256,7 +256,7 @@ def test_authentication_results_parsed() -> None:
         AuthResult("mx.bcop.example", "spf", "pass", "gemeente.example"),
         AuthResult("mx.bcop.example", "dkim", "fail", "gemeente.example"),
         AuthResult("mx.bcop.example", "dmarc", "pass", "gemeente.example"),
-        AuthResult("forged.example", "dkim", "pass", "ymere.example"),
+        AuthResult("forged.example", "dkim", "pass", "ymere.example", header=1),
     )
 
 
