@@ -13,6 +13,11 @@ and no file path to traverse to. Every answer passes one middleware that:
 - adds the security headers (``X-Content-Type-Options``, ``Referrer-Policy``,
   a ``Content-Security-Policy`` unless the handler set its own, ...).
 
+What aiohttp answers itself, before the middleware runs (a request its parser cannot
+read, an unknown ``Expect``), is replaced by ``fixed_answer`` for its status: our
+bilingual page with our headers, never quoting the request, and the connection closes
+(:mod:`connectors.http.protocol`, the listener's connection handler).
+
 Limits against slow or hostile clients: a request line and each header field
 at most 8 KiB, at most 64 header fields, no request body over 64 KiB (none is
 read anyway), and ``header_timeout`` seconds for a connection to send a whole
@@ -39,6 +44,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
+from connectors.http.protocol import Connection
 from connectors.http.responses import SECURITY_HEADERS
 
 log = logging.getLogger("wijkbode.http")
@@ -69,6 +75,23 @@ def error_page(status: int, dutch: str, english: str) -> web.Response:
     return web.Response(
         status=status, body=body.encode(), content_type="text/html", charset="utf-8"
     )
+
+
+def fixed_answer(status: int) -> web.Response:
+    """Our answer in place of one aiohttp made itself: a fixed text for its status, never
+    the request's bytes (aiohttp's quotes them), with our security headers."""
+    if status >= 500:
+        response = error_page(
+            status, "Er ging iets mis aan onze kant", "Something went wrong on our side"
+        )
+    elif status == 400:
+        response = error_page(
+            400, "Dit verzoek kunnen we niet lezen", "This request could not be read"
+        )
+    else:
+        response = error_page(status, f"Fout {status}", f"Error {status}")
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def not_found() -> web.Response:
@@ -170,6 +193,7 @@ class HttpService:
         self._limits = limits
         self._not_found_page = not_found_page
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[guard], client_max_size=self._limits.max_body)
@@ -181,26 +205,35 @@ class HttpService:
     async def start(self) -> None:
         """Bind the listener; ``OSError`` (address in use, no permission) as it comes."""
         limits = self._limits
-        runner = web.AppRunner(
-            self.app(),
-            access_log=None,  # thousands of feed requests a second must not each write a line
-            logger=_ClientErrorLog(logging.getLogger("wijkbode.http.server"), {}),
-            keepalive_timeout=limits.header_timeout,
-            max_line_size=limits.max_line_size,
-            max_field_size=limits.max_field_size,
-            max_headers=limits.max_headers,
-            shutdown_timeout=5.0,
-        )
+        options: dict[str, Any] = {
+            "access_log": None,  # thousands of feed requests a second must not each log a line
+            "logger": _ClientErrorLog(logging.getLogger("wijkbode.http.server"), {}),
+            "keepalive_timeout": limits.header_timeout,
+            "max_line_size": limits.max_line_size,
+            "max_field_size": limits.max_field_size,
+            "max_headers": limits.max_headers,
+        }
+        runner = web.AppRunner(self.app(), shutdown_timeout=5.0, **options)
         await runner.setup()
+        server = runner.server
+        assert server is not None  # set by setup()
+        loop = asyncio.get_running_loop()
+
+        # Each connection gets our handler, not aiohttp's (so no TCPSite, which would make
+        # aiohttp's); it still reports to the runner's server, which closes it at cleanup.
+        def connection() -> Connection:
+            return Connection(server, loop=loop, fixed=fixed_answer, **options)
+
         try:
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True, backlog=512)
-            await site.start()
+            listener = await loop.create_server(
+                connection, self.host, self.port, reuse_address=True, backlog=512
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._listener = runner, listener
         if self.port == 0:  # an ephemeral port (tests): the one the kernel gave
-            self.port = _bound_port(runner) or 0
+            self.port = _bound_port(listener) or 0
         log.info("HTTP op / on http://%s:%d", self.host, self.port)
 
     async def serve(self) -> None:
@@ -211,14 +244,18 @@ class HttpService:
             await self.stop()
 
     async def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()  # no new connections; the runner's cleanup closes the open ones
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
             log.info("HTTP gestopt / stopped")
 
 
-def _bound_port(runner: web.AppRunner) -> int | None:
-    for address in runner.addresses:
+def _bound_port(listener: asyncio.Server) -> int | None:
+    for sock in listener.sockets:
+        address = sock.getsockname()
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None

@@ -5,7 +5,10 @@ subscribe-form posts and tokens, a slow body and a crowd of idle connections.
 tests/integration/test_feed_hostile_http.py covers path traversal, one huge header, 500
 headers, the methods and a slow header trickle; these are the others. Each is answered
 with a plain status (never a traceback) or the connection is closed, and no second,
-smuggled request is ever answered.
+smuggled request is ever answered. Every answer is ours, also where aiohttp's parser
+refused the request before our code ran (connectors/http/protocol.py): our security
+headers, our Server name, and nothing of the request quoted back
+(tests/integration/test_http_malformed.py checks that answer exactly).
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ from hostile_world import Baseline, Hostile
 from daemon.store import DATABASE_NAME
 
 REFUSED = frozenset({400, 405, 411, 413, 414, 417, 431, 501, 505})
+# On every answer, whoever made it (aiohttp's own carried none of these, and its Server).
+OUR_HEADERS = (
+    b"\r\nX-Content-Type-Options: nosniff\r\n",
+    b"\r\nContent-Security-Policy: default-src 'none'",
+    b"\r\nReferrer-Policy: no-referrer\r\n",
+    b"\r\nServer: Wijkbode\r\n",
+)
+# Bytes of the requests that no answer may quote back.
+NEVER_ECHOED = (b"smuggled", b"xchunked", b"evil.test", b"a=b;a=b", b"ffffffffffffffffffff")
 NOT_FOUND = frozenset({404})
 OK = frozenset({200})
 CLOSED = 0  # the server closed the connection without an answer
@@ -188,6 +200,13 @@ async def test_hostile_request(hostile: Hostile, case: HttpCase) -> None:
     assert b"Set-Cookie" not in answer
     head = answer.partition(b"\r\n\r\n")[0]
     assert b"slachtoffer" not in head
+    if status_of(answer) != CLOSED:
+        for header in OUR_HEADERS:
+            assert header in head + b"\r\n", (header, answer[:600])
+        assert b"aiohttp" not in answer.lower(), answer[:600]
+    if status_of(answer) in REFUSED:
+        for sent in NEVER_ECHOED:
+            assert sent not in answer, (sent, answer[:600])
 
 
 async def test_the_format_string_address_stayed_text(hostile: Hostile) -> None:
