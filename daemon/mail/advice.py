@@ -24,7 +24,7 @@ from daemon.publish.decisions import advice_answered_key, advice_answered_post, 
 from daemon.store import Tx
 from daemon.store.decisions import StoredAdvice
 
-__all__ = ["answered_advice", "file_motivation", "motivation_text"]
+__all__ = ["answered_advice", "file_motivation", "from_the_advised", "motivation_text"]
 
 MAX_MOTIVATION_CHARS = 4000
 # Where the quoted original starts: "Op ... schreef ...:" / "On ... wrote:" / "-----Original".
@@ -44,11 +44,25 @@ async def answered_advice(
     for advice in await tx.all_advice(open_only=True):
         if message_id_for(advice_request_key(advice.id), settings.domain) not in thread:
             continue
-        by_address = advice.address is not None and parsed.from_address == advice.address
-        by_partner = understood.partner is not None and understood.partner.name == advice.partner
-        if by_address or by_partner:
+        if from_the_advised(advice, understood, parsed.from_address):
             return advice
     return None
+
+
+def from_the_advised(advice: StoredAdvice, understood: Understood, from_address: str) -> bool:
+    """Whether the mail is the advised partner's own: from that partner, verified, or from
+    the address the request went to.
+
+    The request's Message-ID is made from its key, so anyone can guess it: the sender
+    must be real. Never a mail our server found forged; by address alone (the partner
+    renamed in the config since) only a From our server verified, as for a version.
+    """
+    if understood.auth_failure is not None:
+        return False
+    if understood.partner is not None and understood.partner.name == advice.partner:
+        return True
+    by_address = advice.address is not None and from_address == advice.address
+    return by_address and understood.verified is not False
 
 
 def motivation_text(text: str) -> str:
