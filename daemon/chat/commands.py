@@ -24,6 +24,7 @@ from datetime import datetime
 
 from daemon.chat.actions import ChatSettings, Origin
 from daemon.chat.dates import parse_day
+from daemon.chat.item_changes import change_detail, notify_sender, set_status
 from daemon.chat.listings import (
     DeadlineRow,
     agenda_reply,
@@ -40,12 +41,14 @@ from daemon.chat.parsing import (
     MarkDone,
     MoveItem,
     RejectItem,
+    RejectItems,
     ShowAgenda,
     ShowAgreements,
     ShowDeadlines,
     ShowHelp,
     WithdrawItem,
 )
+from daemon.chat.rejections import reject_items
 from daemon.chat.replies import (
     Field,
     Reply,
@@ -68,7 +71,7 @@ from daemon.model import (
     MeetingId,
     SeriesId,
 )
-from daemon.publish.change_notices import Change, ItemChange, enqueue_change_notice
+from daemon.publish.change_notices import Change, ItemChange
 from daemon.rules.assignment import (
     deadline,
     is_decision_ready,
@@ -134,6 +137,8 @@ async def run_command(
             return CommandResult(await _keep(tx, command, origin, settings, now))
         case WithdrawItem() | AcceptItem() | RejectItem():
             return CommandResult(await _set_status(tx, command, origin, settings, now))
+        case RejectItems():
+            return CommandResult(await reject_items(tx, command, origin, settings, now))
         case MarkConfidential():
             return CommandResult(await _confidential(tx, command, origin, settings, now))
 
@@ -322,11 +327,6 @@ async def _open_item(tx: Tx, item_id: ItemId, settings: ChatSettings) -> Item | 
     return item
 
 
-def _detail(origin: Origin, extra: str = "") -> str:
-    detail = f"by {origin.sender} in chat"
-    return f"{detail}: {extra}" if extra else detail
-
-
 async def _move(
     tx: Tx, command: MoveItem, origin: Origin, settings: ChatSettings, now: datetime
 ) -> Reply:
@@ -351,10 +351,10 @@ async def _move(
         decision_ready=ready,
         status=status,
         event="moved",
-        detail=_detail(origin, f"to {target.id}"),
+        detail=change_detail(origin, f"to {target.id}"),
         at=now,
     )
-    await _notify_sender(tx, ItemChange(Change.MOVED, moved, target), settings, now)
+    await notify_sender(tx, ItemChange(Change.MOVED, moved, target), settings, now)
     msgid = (
         mark("{number} moved to {title}, {when} (late for it: not ready for decision).")
         if late
@@ -418,11 +418,11 @@ async def _keep(
         decision_ready=kept.decision_ready,
         status=kept.status,
         event="ter_bespreking",
-        detail=_detail(origin, f"kept on {original.id} for discussion, no decision"),
+        detail=change_detail(origin, f"kept on {original.id} for discussion, no decision"),
         at=now,
     )
     change = ItemChange(Change.KEPT_FOR_DISCUSSION, kept_item, original)
-    await _notify_sender(tx, change, settings, now)
+    await notify_sender(tx, change, settings, now)
     return _about_meeting(
         mark("{number} stays on {title}, {when}: for discussion, no decision."),
         item.id,
@@ -453,23 +453,12 @@ async def _set_status(
     if isinstance(command, AcceptItem | RejectItem) and not awaiting:
         return _say(mark("{number} is not awaiting acceptance."), settings, number=number)
     event, msgid = _STATUS_CHANGES[type(command)]
-    status = _new_status(command, item)
     reason = command.reason if isinstance(command, RejectItem) else ""
-    changed = await tx.set_item_status(
-        item.id, status, event=event, detail=_detail(origin, reason), at=now
-    )
-    meeting = await tx.meeting(changed.meeting) if changed.meeting else None
-    await _notify_sender(tx, ItemChange(Change(event), changed, meeting, reason), settings, now)
+    await set_status(
+        tx, item, Change(event), _new_status(command, item), reason=reason, origin=origin,
+        settings=settings, now=now,
+    )  # fmt: skip
     return _say(msgid, settings, number=number, title=Untrusted(item.title))
-
-
-async def _notify_sender(tx: Tx, change: ItemChange, settings: ChatSettings, now: datetime) -> None:
-    """Tell the item's sender by mail, when it came in by mail and mail is configured."""
-    if settings.mail_address is None:
-        return
-    await enqueue_change_notice(
-        tx, change, our_address=settings.mail_address, tz=settings.tz, now=now
-    )
 
 
 async def _confidential(
@@ -488,7 +477,9 @@ async def _confidential(
             else mark("{number} is not confidential: “{title}”.")
         )
         return _say(already, settings, number=number, title=Untrusted(item.title))
-    await tx.set_item_confidential(item.id, command.confidential, detail=_detail(origin), at=now)
+    await tx.set_item_confidential(
+        item.id, command.confidential, detail=change_detail(origin), at=now
+    )
     msgid = (
         mark(
             "{number} is confidential: “{title}” stays off every public surface (announcement "

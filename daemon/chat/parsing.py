@@ -28,6 +28,7 @@ from difflib import get_close_matches
 from daemon.chat.afspraak import Mention, RecordAgreement, parse_agreement
 from daemon.chat.decision_requests import DecisionRequest, Problem, parse_decision_command
 from daemon.chat.markup import plain, without_leading_decoration
+from daemon.chat.selection import Selection, parse_selection
 from daemon.filing.tags import MAX_TITLE_CHARS, NO_SUBJECT, parse_subject
 from daemon.i18n import mark
 from daemon.model import AgreementId, ItemId, Kind, SeriesId
@@ -110,6 +111,14 @@ class RejectItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectItems:
+    """Reject every item of ``items`` that awaits acceptance, in one go (a flood of mail)."""
+
+    items: Selection
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class KeepForDiscussion:
     item: ItemId
 
@@ -147,6 +156,7 @@ Command = (
     | WithdrawItem
     | AcceptItem
     | RejectItem
+    | RejectItems
     | KeepForDiscussion
     | MarkConfidential
 )
@@ -192,7 +202,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         False,
     ),
     CommandSpec(
-        "weiger", ("reject",), "!weiger ID [reden]", mark("reject an item awaiting acceptance"),
+        "weiger", ("reject",), "!weiger ID [ID …] [reden]",
+        mark("reject items awaiting acceptance: one, several, or a range (WB-20 t/m WB-80)"),
         False,
     ),
     CommandSpec(
@@ -403,8 +414,15 @@ def _accept(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
 
 
 def _reject(spec: CommandSpec, args: str, first: str, rest: str) -> Request:
-    item = item_id(first)
-    return BadCommand(spec) if item is None else RejectItem(item, rest)
+    """One item (``!weiger 12 reden``, as always) or several: a list and/or ranges."""
+    selection = parse_selection(args)
+    if selection is None:
+        return BadCommand(spec)
+    if isinstance(selection, str):
+        return BadCommand(spec, selection)
+    if selection.single:
+        return RejectItem(selection.ids()[0], selection.rest)
+    return RejectItems(selection, selection.rest)
 
 
 def _keep(spec: CommandSpec, args: str, first: str, rest: str) -> Request:

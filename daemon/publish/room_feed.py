@@ -5,21 +5,26 @@ transaction. The feed waits until the arrivals have been quiet for a moment,
 then posts everything waiting in one transaction that also marks it posted:
 a few items become a post each (with their documents attached), a burst (200
 mails after a weekend offline) becomes one short digest. So each item is
-announced exactly once, however the daemon is stopped.
+announced exactly once, however the daemon is stopped. A digest ends with the one
+``!weiger`` that rejects those of its items awaiting acceptance, so a flood of mail
+from outside the partners costs the core group one message
+(``daemon/publish/bulk_reject.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.clock import Clock
-from daemon.i18n import Translator, bilingual
+from daemon.i18n import Translator, bilingual, mark
 from daemon.model import Item, ItemId, ItemStatus, Meeting
 from daemon.ports.outbox import ChannelName, ChatPost, NewEffect
+from daemon.publish.bulk_reject import reject_commands, runs, runs_text, through
 from daemon.publish.receipts import item_number
 from daemon.rules.names import Names
 from daemon.safe_text import untrusted, untrusted_html
@@ -29,6 +34,15 @@ from daemon.store.feed import FeedEntry
 log = logging.getLogger("wijkbode.room_feed")
 
 DIGEST_LINES = 40
+_RUNS_SHOWN = 12
+AWAITING_ONE_COMMAND = mark(
+    "{count} of these await acceptance ({numbers}). To reject them all, send this one message:"
+)
+# 500 is MAX_ITEMS_PER_COMMAND (tests/store/test_room_feed.py checks it).
+AWAITING_COMMANDS = mark(
+    "{count} of these await acceptance ({numbers}). To reject them all, send these"
+    " {commands} messages (at most 500 items each):"
+)
 # No longer new by the time the feed posts: withdrawn or rejected while the feed waited.
 # Their entries are still marked posted, so they never come back.
 _NOT_NEW = frozenset({ItemStatus.WITHDRAWN, ItemStatus.REJECTED})
@@ -127,15 +141,19 @@ async def _load(tx: Tx, entries: list[FeedEntry]) -> list[tuple[FeedEntry, Item,
 
 def digest(shown: list[tuple[Item, Meeting | None]], names: Names | None = None) -> ChatPost:
     """One message for a burst: a line per item (the first ``DIGEST_LINES``), no files;
-    chat members named by their display names (``names``)."""
+    chat members named by their display names (``names``). When some of them await
+    acceptance, it ends with the one ``!weiger`` that rejects all of those (a flood of
+    mail from outside the partners costs the core group one message)."""
     known = names or Names()
     lines = [_digest_line(item, meeting, known) for item, meeting in shown[:DIGEST_LINES]]
     more = len(shown) - len(lines)
+    awaiting = [item.id for item, _ in shown if item.status is ItemStatus.AWAITING_ACCEPTANCE]
 
     def render(_: Translator) -> str:
         head = _("{count} new items were filed:", count=len(shown))
         tail = [_("… and {count} more; see !agenda.", count=more)] if more > 0 else []
-        return "\n".join([head, *(f"• {line}" for line in lines), *tail])
+        rejecting = _rejecting(_, awaiting)
+        return "\n".join([head, *(f"• {line}" for line in lines), *tail, *rejecting])
 
     body = bilingual(render)
     html_lines = [f"<li>{untrusted_html(line, 400)}</li>" for line in lines]
@@ -143,15 +161,37 @@ def digest(shown: list[tuple[Item, Meeting | None]], names: Names | None = None)
     def render_html(_: Translator) -> str:
         head = _("{count} new items were filed:", count=len(shown))
         tail = f"<p>{_('… and {count} more; see !agenda.', count=more)}</p>" if more > 0 else ""
+        rejecting = _rejecting(_, awaiting)
+        if rejecting:
+            intro, *commands = rejecting
+            code = "<br/>".join(f"<code>{command}</code>" for command in commands)
+            tail += f"<p>{html.escape(intro, quote=False)}<br/>{code}</p>"
         return f"<p>{head}</p><ul>{''.join(html_lines)}</ul>{tail}"
 
-    html = render_html(Translator("nl")) + "<hr>" + render_html(Translator("en"))
-    return ChatPost(body=body, html=html)
+    html_text = render_html(Translator("nl")) + "<hr>" + render_html(Translator("en"))
+    return ChatPost(body=body, html=html_text)
+
+
+def _rejecting(_: Translator, awaiting: list[ItemId]) -> list[str]:
+    """The line saying how many of the burst await acceptance, then the command(s) that
+    reject them all (our own text: item numbers only)."""
+    if not awaiting:
+        return []
+    commands = reject_commands(awaiting, _.language)
+    numbers = runs_text(runs(awaiting), joiner=through(_.language), limit=_RUNS_SHOWN)
+    intro = (
+        _(AWAITING_ONE_COMMAND, count=len(awaiting), numbers=numbers)
+        if len(commands) == 1
+        else _(AWAITING_COMMANDS, count=len(awaiting), numbers=numbers, commands=len(commands))
+    )
+    return [intro, *commands]
 
 
 def _digest_line(item: Item, meeting: Meeting | None, names: Names) -> str:
     where = meeting.id if meeting else "—"
     flags = " (te laat / late)" if item.late else ""
+    if item.status is ItemStatus.AWAITING_ACCEPTANCE:  # what the digest's !weiger rejects
+        flags += " (wacht op acceptatie / awaiting acceptance)"
     return (
         f"{item_number(item.id)} [{item.kind.value}] {untrusted(item.title, 120)}"
         f" — {untrusted(names.of(item.submitter), 80)} → {where}{flags}"

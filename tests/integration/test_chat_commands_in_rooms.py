@@ -265,6 +265,41 @@ async def test_accept_and_reject_items_awaiting_acceptance(world: World) -> None
     assert "wacht niet op acceptatie" in await ask(world, f"!accepteer {welcome.id}")
 
 
+async def test_a_flood_awaiting_acceptance_is_rejected_with_one_message(world: World) -> None:
+    """Security finding 1: one !weiger of a list and a range rejects every item in it that
+    awaits acceptance, each with its own audit trail, skips the rest, and answers once."""
+    flood = [
+        await _file(world, f"Goedkope pillen {n}", Kind.TER_KENNISGEVING, awaiting=True)
+        for n in range(6)
+    ]
+    welcome = await _file(world, "Vraag van een bewoner", Kind.TER_KENNISGEVING, awaiting=True)
+    assert "is geaccepteerd" in await ask(world, f"!accepteer WB-{welcome.id}")
+    first, last = flood[0].id, flood[-1].id
+    assert [item.id for item in flood] == list(range(first, last + 1))
+    unknown = welcome.id + 1000
+
+    answer = await ask(
+        world, f"!weiger WB-{first} t/m WB-{last}, WB-{welcome.id} WB-{unknown} spam"
+    )
+
+    dutch, english = answer.split("\n\n— English —\n")
+    assert dutch.splitlines() == [
+        f"Geweigerd: 6 (WB-{first} t/m WB-{last}).",
+        f"Overgeslagen, wacht niet (meer) op acceptatie: WB-{welcome.id}.",
+        f"Overgeslagen, bestaat niet: WB-{unknown}.",
+    ]
+    assert english.splitlines()[0] == f"Rejected: 6 (WB-{first} to WB-{last})."
+    for item in flood:
+        assert (await _item(world, item.id)).status is ItemStatus.REJECTED
+        trail = [(e.event, e.detail) for e in await _events(world, item.id)]
+        assert trail[-1] == ("rejected", f"by {world.alice.user_id} in chat: spam")
+    assert (await _item(world, welcome.id)).status is ItemStatus.FILED
+
+    too_many = await ask(world, f"!reject WB-{first} to WB-{first + 500}")
+    assert "Eén opdracht noemt hoogstens 500 items" in too_many
+    assert "Gebruik: !weiger ID [ID …] [reden]" in too_many
+
+
 async def test_a_late_stuk_is_kept_for_discussion_on_its_meeting(world: World) -> None:
     late = await _file(world, "Begroting 2027", Kind.STUK)  # past T-14d of the first meeting
     assert (late.meeting, late.late) == (meeting_id(SECOND), True)
@@ -312,7 +347,8 @@ async def test_a_stranger_in_the_announcement_room_may_read_but_not_change(world
     assert "Komende termijnen" in await public("!deadlines")
     assert "!agenda" in await public("!help")
     for text in (f"!klaar A-{agreement.id}", "Agendapunt: Van buiten", "!afspraken",
-                 f"!intrekken WB-{item.id}", "Afspraak: iets @jan@a.nl op 1-4"):  # fmt: skip
+                 f"!intrekken WB-{item.id}", "Afspraak: iets @jan@a.nl op 1-4",
+                 f"!weiger WB-{item.id} t/m WB-{item.id + 5}"):  # fmt: skip
         assert "Dit kan alleen in de kamer van de kerngroep" in await public(text)
 
     async with world.bot.store.reading() as tx:

@@ -10,26 +10,31 @@ from pathlib import Path
 import pytest
 from store_samples import NOW, file_item, planned_meeting
 
+from daemon.chat.parsing import RejectItem, RejectItems, parse_request
 from daemon.clock import ManualClock
 from daemon.model import ItemId, ItemStatus
 from daemon.ports.outbox import ChatPost
+from daemon.publish.bulk_reject import MAX_ITEMS_PER_COMMAND
 from daemon.publish.room_feed import FeedSettings, RoomFeed, queue_item_post
 from daemon.store import Store
 
 ROOM = "!core:localhost"
+AWAITING = ItemStatus.AWAITING_ACCEPTANCE
 
 
 def feed(store: Store, threshold: int = 5) -> RoomFeed:
     return RoomFeed(store, ManualClock(NOW), FeedSettings(ROOM, digest_threshold=threshold))
 
 
-async def _file(store: Store, titles: list[str]) -> list[int]:
+async def _file(
+    store: Store, titles: list[str], status: ItemStatus = ItemStatus.FILED
+) -> list[int]:
     april = planned_meeting(6)
     async with store.transaction() as tx:
         await tx.sync_meetings([april], at=NOW)
         ids = []
         for title in titles:
-            item = await file_item(tx, april.id, title=title)
+            item = await file_item(tx, april.id, title=title, status=status)
             post = ChatPost(body=f"filed #{item.id} {item.title}", html=f"<p>#{item.id}</p>")
             await queue_item_post(tx, f"item/{item.id}/post", item.id, post, NOW)
             ids.append(item.id)
@@ -58,6 +63,60 @@ async def test_a_burst_becomes_one_digest(store: Store) -> None:
     assert body.startswith("200 nieuwe items ingediend:")
     assert "… en nog 160; zie !agenda." in body
     assert "— English —\n200 new items were filed:" in body
+    assert "!weiger" not in body  # none of them awaits acceptance
+
+
+async def test_a_digest_ends_with_the_one_command_that_rejects_what_awaits_acceptance(
+    store: Store,
+) -> None:
+    """Security finding 1: a flood of mail from outside the partners is cleared with one
+    message, which the digest gives; the partners' items in the burst are not in it."""
+    partners = await _file(store, ["Jaarverslag", "Begroting"])
+    flood = await _file(store, [f"Goedkope pillen {n}" for n in range(60)], AWAITING)
+    partners += await _file(store, ["Groen"])
+    assert await feed(store).flush() == 1
+    [(_, body)] = await _posts(store)
+    dutch, english = body.split("\n\n— English —\n")
+    first, last = f"WB-{flood[0]}", f"WB-{flood[-1]}"
+    assert dutch.splitlines()[-2:] == [
+        f"Hiervan wachten er 60 op acceptatie ({first} t/m {last}). Alle weigeren? Stuur dit"
+        " ene bericht:",
+        f"!weiger {first} t/m {last}",
+    ]
+    assert english.splitlines()[-2:] == [
+        f"60 of these await acceptance ({first} to {last}). To reject them all, send this one"
+        " message:",
+        f"!reject {first} to {last}",
+    ]
+    marked = [line for line in dutch.splitlines() if "wacht op acceptatie / awaiting" in line]
+    assert [line.split()[1] for line in marked] == [f"WB-{n}" for n in flood[: 40 - 2]]
+    for command in (dutch.splitlines()[-1], english.splitlines()[-1]):
+        request = parse_request(command, received_at=NOW)
+        assert isinstance(request, RejectItems)
+        assert flood == list(request.items.ids())
+    async with store.reading() as tx:
+        row = await tx._fetch_one("SELECT payload FROM outbox")
+    assert row is not None
+    assert f"<code>!weiger {first} t/m {last}</code>" in json.loads(row["payload"])["html"]
+
+
+async def test_a_flood_beyond_one_command_gets_a_command_per_500_items(store: Store) -> None:
+    flood = await _file(store, [f"Spam {n}" for n in range(1001)], AWAITING)
+    assert await feed(store).flush() == 1
+    [(_, body)] = await _posts(store)
+    dutch = body.split("\n\n— English —\n")[0].splitlines()
+    assert dutch[-4].endswith("Stuur deze 3 berichten (elk hoogstens 500 items):")
+    assert str(MAX_ITEMS_PER_COMMAND) in dutch[-4]
+    named: list[int] = []
+    for command in dutch[-3:]:
+        request = parse_request(command, received_at=NOW)
+        if isinstance(request, RejectItem):  # the last one names one item: the one-item form
+            named.append(request.item)
+        else:
+            assert isinstance(request, RejectItems)
+            named += request.items.ids()
+    assert flood == named
+    assert dutch[-1] == f"!weiger WB-{flood[-1]}"
 
 
 async def test_nothing_is_posted_twice(store: Store) -> None:
