@@ -14,13 +14,20 @@ after the owner, read WHOLE by :mod:`daemon.chat.dates` (so "eind januari" is
 never read as "januari", nor "volgende week vrijdag" as "volgende week"). A
 part that is missing stays ``None``, with the reason a date could not be
 read, so the caller asks instead of guessing.
+
+An owner named by Matrix id (a pill, a typed id, a matched name) must be a member
+of the room the afspraak is recorded in: :func:`owner_in_room` turns anyone else
+into a question (``NotInRoom``), as reminders go to the owner in a direct chat
+and a pill can link to any account (security finding 5). The members are the
+room's joined members as the homeserver lists them when the afspraak is carried
+out (:mod:`daemon.chat.intake`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from html.parser import HTMLParser
 from urllib.parse import unquote
@@ -29,6 +36,13 @@ from daemon.chat.dates import DueProblem, NextMeeting, read_due
 from daemon.rules.names import Ambiguous, Match, Names, Unknown
 
 MAX_AGREEMENT_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class NotInRoom:
+    """An owner named by Matrix id (``user_id``) who is no member of the room."""
+
+    user_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +59,9 @@ class RecordAgreement:
     unclear_due: str | None = None
     problem: DueProblem | None = None
     next_meeting: NextMeeting | None = None
-    # A typed @name that fits several members or none (then ``owner`` is None).
-    owner_problem: Ambiguous | Unknown | None = None
+    # A typed @name that fits several members or none, or a Matrix id of someone
+    # outside the room (then ``owner`` is None).
+    owner_problem: Ambiguous | Unknown | NotInRoom | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,28 @@ def parse_agreement(
     if isinstance(due, DueProblem):
         return RecordAgreement(what, owner, None, unclear, due, owner_problem=problem)
     return RecordAgreement(what, owner, due, unclear, owner_problem=problem)
+
+
+def owner_is_matrix_id(agreement: RecordAgreement) -> bool:
+    """Whether the owner is named by Matrix id (a mail address owner is someone outside
+    Matrix, and needs no room)."""
+    return agreement.owner is not None and agreement.owner.startswith("@")
+
+
+def owner_in_room(agreement: RecordAgreement, members: Collection[str]) -> RecordAgreement:
+    """``agreement`` as it may be recorded in a room whose members are ``members`` (user
+    ids): an owner named by Matrix id who is none of them is no owner but a question.
+
+    A typed id differing only in case from one member's id ("@Bob:example.org" for
+    "@bob:example.org") is that member: people type ids so, and new ids are lower case.
+    """
+    owner = agreement.owner
+    if owner is None or not owner_is_matrix_id(agreement) or owner in members:
+        return agreement
+    same = [member for member in members if member.casefold() == owner.casefold()]
+    if len(same) == 1:
+        return replace(agreement, owner=same[0])
+    return replace(agreement, owner=None, owner_problem=NotInRoom(owner))
 
 
 _TYPED_AT = re.compile(r"(?<![\w@])@(?=\S)")

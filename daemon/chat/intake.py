@@ -7,10 +7,11 @@ change) and every answer (outbox rows) commit in ONE transaction together with
 re-delivers at most this event and a replay skips it.
 
 Network work an event needs (a power level, the pinned message, a file
-download) happens before that transaction. A transient failure there (the
-homeserver went away) restarts the event stream after a backoff, so the event
-comes again; a permanent one is logged and the event is marked handled with
-an apology, so one bad event can never stall the room.
+download, the core room's members for an afspraak's owner) happens before that
+transaction. A transient failure there (the homeserver went away) restarts the
+event stream after a backoff, so the event comes again; a permanent one is
+logged and the event is marked handled with an apology, so one bad event can
+never stall the room.
 
 Wijkbode never answers an ``m.notice`` (bots would talk to bots forever) and
 never acts on its own messages (the connector drops those).
@@ -50,7 +51,7 @@ from daemon.chat.actions import (
     safe_filename,
     send_reply,
 )
-from daemon.chat.afspraak import RecordAgreement, pills
+from daemon.chat.afspraak import RecordAgreement, owner_in_room, owner_is_matrix_id, pills
 from daemon.chat.answer_limit import Answer, AnswerLimit
 from daemon.chat.chat_decisions import (
     DecisionSettings,
@@ -469,6 +470,12 @@ class ChatIntake:
                     tx, request, origin, target, self._settings.chat, now, documents=documents
                 )
         elif isinstance(request, RecordAgreement):
+            if owner_is_matrix_id(request):
+                # The owner must be in the room (the core room: afspraken are refused
+                # elsewhere), as the homeserver lists its joined members now, not the
+                # names synced so far (network: before the tx; security finding 5).
+                in_room = await self._client.members(origin.room_id)
+                request = owner_in_room(request, in_room)
             async with self._handling(origin.event_id, origin.room_id) as tx:
                 await record_agreement(tx, request, origin, self._settings.chat, now)
         elif isinstance(request, BadFiling):

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.chat.afspraak import RecordAgreement
+from daemon.chat.afspraak import NotInRoom, RecordAgreement
 from daemon.chat.dates import DueProblem
 from daemon.i18n import Translator, mark
 from daemon.model import Kind
-from daemon.rules.names import Ambiguous
+from daemon.rules.names import Ambiguous, anonymous
 from daemon.safe_text import untrusted, untrusted_html
 
 ENGLISH_RULE = "— English —"
@@ -350,6 +350,10 @@ def agreement_question(
                 _(AMBIGUOUS_OWNER, typed=Untrusted(typed.typed, 60),
                   names=Untrusted(", ".join(typed.names), 300))
             )  # fmt: skip
+        elif isinstance(typed, NotInRoom):
+            # The id as the pill links it (its digits hidden if it is a phone number):
+            # a pill's text can look like a member's name.
+            lines.append(_(NOT_IN_ROOM_OWNER, user=Untrusted(anonymous(typed.user_id), 120)))
         elif typed is not None:
             lines.append(_(UNKNOWN_OWNER, typed=Untrusted(typed.typed, 60)))
         elif request.owner is None:
@@ -375,6 +379,12 @@ UNKNOWN_OWNER = mark(
     "“@{typed}” is nobody in this room that I know. Who do you mean? Pick the member"
     " from the @ suggestions, or, for someone outside this room, write @ and their mail"
     " address (like @piet@example.org): the reminders then go there by mail."
+)
+NOT_IN_ROOM_OWNER = mark(
+    "“{user}” is not a member of this room, so they cannot be the owner. Who will do"
+    " it? Pick the member from the @ suggestions, or, for someone outside this room,"
+    " write @ and their mail address (like @piet@example.org): the reminders then go"
+    " there by mail."
 )
 NO_OWNER = mark(
     "Who will do it? Pick the member from the @ suggestions, or write @ and the owner's"

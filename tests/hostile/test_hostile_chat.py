@@ -25,6 +25,7 @@ import pytest
 import pytest_asyncio
 from hostile_world import Baseline, Hostile
 
+from daemon.store import Store
 from harness.synapse import SynapseServer
 
 ANSWERED = "answered"
@@ -79,10 +80,13 @@ CASES = [
         "afspraak: flyers rondbrengen voor vrijdag",
         "<![0<script>alert(1)</script><a href='https://matrix.to/#/@x:y'>x</a>" + "<b>" * 5000,
     ), ANSWERED),
+    # A pill to someone outside the room makes no owner: asked about, nothing recorded
+    # (security finding 5; test_a_pill_to_nobody_records_no_afspraak checks the store).
     ChatCase("pill_to_nobody", html(
         "afspraak: flyers Bob voor vrijdag",
         "afspraak: flyers <a href='https://matrix.to/#/@bob%3Aevil.test'>Bob</a> voor vrijdag",
-    ), ANSWERED),
+    ), ANSWERED, says=("bob:evil.test” is geen lid van deze room", "nog niets genoteerd"),
+             never=("Traceback", "<class", "{__class__}", "Afspraak A-")),
     # Synapse refuses an m.room.message without a string body or a msgtype; these come close.
     ChatCase("custom_event_type", {"msgtype": "m.text", "body": "!agenda"}, IGNORED,
              kind="org.example.message"),
@@ -211,6 +215,26 @@ async def filed(chat: Chat, title: str) -> tuple[str, str]:
     [answer] = [a for a in await chat.answer("core", event_id) if "WB-" in a]
     number = answer.split("WB-", 1)[1].split(":", 1)[0]
     return event_id, f"WB-{number}"
+
+
+async def test_a_pill_to_nobody_records_no_afspraak(chat: Chat) -> None:
+    """A pill to an account outside the core room, shown as a member's name, is asked
+    about and leaves no afspraak in the store (security finding 5)."""
+    mark = secrets.token_hex(3)
+    body = f"afspraak: flyers {mark} Bob voor vrijdag"
+    formatted = (
+        f"afspraak: flyers {mark} <a href='https://matrix.to/#/@bob%3Aevil.test'>Bob</a>"
+        " voor vrijdag"
+    )
+    answers = await chat.answer("core", await chat.send("core", html(body, formatted)))
+    assert any("is geen lid van deze room" in answer for answer in answers), answers
+    store = await Store.open(chat.hostile.runner.state_dir)
+    try:
+        async with store.reading() as tx:
+            recorded = [a for a in await tx.agreements() if mark in a.what]
+    finally:
+        await store.close()
+    assert recorded == []
 
 
 def replaced(event_id: str, body: str) -> dict[str, Any]:

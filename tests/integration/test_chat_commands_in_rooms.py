@@ -27,7 +27,7 @@ from matrix_helpers import register
 
 from daemon.filing.submission import FilingRules, Submission, file_submission
 from daemon.model import AgreementStatus, Item, ItemId, ItemStatus, Kind
-from daemon.rules.names import Names
+from daemon.rules.names import Names, anonymous
 from daemon.store.core import ItemEvent
 from daemon.store.engine import JobStatus, SubjectType
 from harness.synapse import SynapseServer
@@ -70,12 +70,22 @@ def alice_typed(world: World) -> str:
 
 
 async def ask(
-    world: World, text: str, *, room: str | None = None, who: Watcher | None = None
+    world: World,
+    text: str,
+    *,
+    room: str | None = None,
+    who: Watcher | None = None,
+    formatted: str | None = None,
 ) -> str:
-    """Send ``text`` and return the body of Wijkbode's one answer to it."""
+    """Send ``text`` (with its HTML, if ``formatted``) and return the body of Wijkbode's one
+    answer to it."""
     person = who or world.alice
     where = room or world.core
-    event_id = await person.say(where, text)
+    if formatted is None:
+        event_id = await person.say(where, text)
+    else:
+        html = {"format": "org.matrix.custom.html", "formatted_body": formatted}
+        event_id = await person.send(where, {"msgtype": "m.text", "body": text, **html})
     events = await person.wait(
         where, lambda got: bool(replies_to(got, world.bot, event_id)), world.bot
     )
@@ -153,6 +163,50 @@ async def test_afspraak_missing_owner_or_date_gets_a_question_and_nothing_is_sto
     assert question in answer
     assert "nog niets genoteerd" in answer
     assert before == after
+
+
+def pill(user_id: str, shown: str) -> str:
+    """A mention pill as Element writes it: a matrix.to link showing the display name."""
+    return f'<a href="https://matrix.to/#/{user_id}">{shown}</a>'
+
+
+async def test_a_pill_to_a_member_makes_the_owner(world: World) -> None:
+    due = TODAY + timedelta(days=21)
+    answer = await ask(
+        world,
+        f"Afspraak: stoelen klaarzetten Alice voor {due.isoformat()}",
+        formatted=f"Afspraak: stoelen klaarzetten {pill(world.alice.user_id, 'Alice')}"
+        f" voor {due.isoformat()}",
+    )
+    async with world.bot.store.reading() as tx:
+        [agreement] = [a for a in await tx.agreements() if a.what == "stoelen klaarzetten"]
+    assert (agreement.owner, agreement.due) == (world.alice.user_id, due)
+    assert f"Afspraak A-{agreement.id} genoteerd" in answer
+
+
+@pytest.mark.parametrize("how", ["pill", "typed-id"])
+async def test_an_owner_outside_the_room_by_matrix_id_is_asked_about(
+    world: World, how: str
+) -> None:
+    """The stranger sits in the announcement room, not in the core room: a pill to them
+    (shown as a member's name) or their typed id makes no owner (security finding 5)."""
+    stranger = world.stranger.user_id
+    text = "Afspraak: kas tellen Alice voor vrijdag"
+    formatted = None
+    if how == "pill":
+        formatted = f"Afspraak: kas tellen {pill(stranger, 'Alice')} voor vrijdag"
+    else:
+        text = f"Afspraak: kas tellen {stranger} voor vrijdag"
+    async with world.bot.store.reading() as tx:
+        before = await tx.agreements()
+    answer = await ask(world, text, formatted=formatted)
+    async with world.bot.store.reading() as tx:
+        after = await tx.agreements()
+    assert before == after
+    assert "is geen lid van deze room en kan dus geen eigenaar zijn" in answer
+    assert "is not a member of this room" in answer
+    assert "nog niets genoteerd" in answer
+    assert anonymous(stranger).removeprefix("@") in answer  # the id the pill links to
 
 
 async def test_agreements_are_listed_closed_as_done_or_with_a_motivation(world: World) -> None:
