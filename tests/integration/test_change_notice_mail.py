@@ -18,11 +18,12 @@ from mailintake import PARTNER, STRANGER, MailWorld, meetings_from_now, message,
 
 from daemon.chat.actions import ChatSettings, Origin
 from daemon.chat.commands import run_command
-from daemon.chat.parsing import AcceptItem, Command, MoveItem
+from daemon.chat.parsing import AcceptItem, Command, MoveItem, RejectItems, parse_request
 from daemon.engine.scheduler import EngineSettings
 from daemon.filing.submission import FilingRules
 from daemon.model import ItemId, ItemStatus
 from daemon.ports.outbox import ChannelName, EffectStatus, message_id_for
+from daemon.publish.bulk_reject import runs, runs_text
 from harness.dovecot import DovecotServer, MailAccount
 from harness.smtp import CaptureView, SmtpRelay
 
@@ -136,3 +137,80 @@ async def test_move_and_accept_in_chat_mail_one_threaded_notice_per_change(
     assert "Your submission WB-2 (“Bankjes”) has been accepted." in accepted_text
     async with world.store.reading() as tx:  # a reply to a notice reaches the item
         assert await tx.item_for_thread([str(accepted["Message-ID"])]) == 2
+
+
+# --- a flood rejected in one message (security finding 1) ----------------------------------
+
+RECEIPT_LIMIT = 2
+STRANGERS = [f"bewoner{n}@elders{n}.test" for n in range(4)]
+FORGED = "directeur@vals.test"
+
+
+@pytest_asyncio.fixture
+async def limited_world(
+    tmp_path: Path, dovecot: DovecotServer, smtp_relay: SmtpRelay, mailbox_user: MailAccount
+) -> AsyncIterator[MailWorld]:
+    opened = await open_world(
+        tmp_path, dovecot, smtp_relay, mailbox_user, meetings_from_now(20, 60),
+        limits=f"receipts_per_hour_outside_partners = {RECEIPT_LIMIT}",
+    )  # fmt: skip
+    yield opened
+    await opened.close()
+
+
+async def test_a_bulk_rejection_mails_only_the_senders_a_single_rejection_would(
+    limited_world: MailWorld, captured_mail: CaptureView
+) -> None:
+    """One !weiger over a flood tells a sender only where one !weiger ID would: where the
+    intake could send that mail's receipt. So senders beyond the hourly receipt limit and a
+    sender our server found forged get nothing, and a partner's item is left alone."""
+    world = limited_world
+    for n, stranger in enumerate(STRANGERS):
+        await world.deliver(message(sender=stranger, to=world.account.address,
+                                    subject=f"Goedkope pillen {n}"), stranger)  # fmt: skip
+    forged = message(
+        sender=FORGED,
+        to=world.account.address,
+        subject="Factuur",
+        headers=[("Authentication-Results", "mx.wijk.test; dmarc=fail header.from=vals.test")],
+    )
+    await world.deliver(forged, FORGED)
+    await world.deliver(message(to=world.account.address, subject="Jaarverslag",
+                                headers=[("Authentication-Results", PASSED)]))  # fmt: skip
+    await world.run_once()
+    await _send_all(world)
+    by_title = {item.title: item for item in await world.items()}
+    flood = [by_title[f"Goedkope pillen {n}"] for n in range(4)] + [by_title["Factuur"]]
+    partner = by_title["Jaarverslag"]
+    assert {item.status for item in flood} == {ItemStatus.AWAITING_ACCEPTANCE}
+    receipts = {str(m["To"]) for m in captured_mail.messages()}
+    assert receipts == {STRANGERS[0], STRANGERS[1], PARTNER}  # the limit of 2, and the partner
+
+    ids = sorted(item.id for item in [*flood, partner])
+    request = parse_request(
+        f"!weiger WB-{ids[0]} t/m WB-{ids[-1]} spam", received_at=datetime.now(UTC)
+    )
+    assert isinstance(request, RejectItems)
+    answer = await _chat(world, request, 1)
+    await _send_all(world)
+
+    assert answer.splitlines()[:3] == [
+        f"Geweigerd: 5 ({_numbers([item.id for item in flood])}).",
+        "2 van de afzenders krijgen daarover een mail (alleen wie een ontvangstbevestiging kreeg).",
+        f"Overgeslagen, wacht niet (meer) op acceptatie: WB-{partner.id}.",
+    ]
+    notices = _notices(captured_mail)
+    assert sorted(str(m["To"]) for m in notices) == [STRANGERS[0], STRANGERS[1]]
+    keys = sorted(
+        e.key for e in await world.effects(ChannelName.MAIL) if e.key.startswith("notice/")
+    )
+    assert keys == sorted(f"notice/item/{item.id}/rejected/1" for item in flood[:2])
+    for mail in notices:
+        assert "Reden: spam" in _text(mail)
+    statuses = {item.title: item.status for item in await world.items()}
+    assert statuses == {**{item.title: ItemStatus.REJECTED for item in flood},
+                        "Jaarverslag": ItemStatus.FILED}  # fmt: skip
+
+
+def _numbers(ids: list[int]) -> str:
+    return runs_text(runs(ids))
