@@ -6,6 +6,7 @@ the ``.po`` files and with Babel, and check that the shipped formatting is Babel
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date, format_datetime
+from babel.messages.mofile import read_mo
 
 from daemon.i18n import (
     _DAY_PATTERN,
@@ -37,10 +39,18 @@ def test_the_committed_catalog_and_date_names_are_babels_from_the_current_po(
     for name, expected in generated_files(language).items():
         path = shipped.joinpath(*name.split("/"))
         committed = path.read_bytes() if path.is_file() else None
+        if committed is not None and name.endswith(".mo"):
+            committed, expected = _messages(committed), _messages(expected)
         assert committed == expected, (
             f"daemon/locale/{language}/{name} is out of step with the .po or with Babel:"
             " run scripts/compile-catalogs and commit what it writes"
         )
+
+
+def _messages(mo: bytes) -> list[tuple[object, object, object]]:
+    """A compiled catalog's messages and header, but not the Babel version that wrote it
+    (the header's Generated-By): a newer Babel in a fresh install is no reason to fail."""
+    return [(m.id, m.string, m.context) for m in read_mo(io.BytesIO(mo))]
 
 
 def _days_of(year: int) -> list[date]:
