@@ -15,7 +15,7 @@ from typing import Any
 from daemon.cli.common import translators
 from daemon.cli.probe_report import EXIT_CONFIG, exit_code, report, run_probes
 from daemon.config import Config, load_config
-from daemon.config.runnable import exposed_secrets, runtime_problems
+from daemon.config.runnable import exposed_secrets, runtime_problems, trust_warnings
 from daemon.engine.plan_sync import effective_plan
 from daemon.model import MeetingStatus
 from daemon.publish.plan_conflicts import conflict_lines
@@ -57,7 +57,7 @@ def check_config(args: argparse.Namespace) -> int:
     from daemon.cli import config_path, state_dir_override
 
     config = load_config(config_path(args), state_dir_override=state_dir_override(args))
-    for problem in [*runtime_problems(config), *exposed_secrets(config)]:
+    for problem in [*runtime_problems(config), *exposed_secrets(config), *trust_warnings(config)]:
         print(f"wijkbode: waarschuwing / warning: {problem}", file=sys.stderr)
     for conflict in asyncio.run(plan_conflicts(config)):
         print(f"wijkbode: conflict: {conflict}", file=sys.stderr)

@@ -78,6 +78,25 @@ def exposed_secrets(config: Config) -> list[str]:
     return warnings
 
 
+def trust_warnings(config: Config) -> list[str]:
+    """A warning when partners are trusted by their From address alone (``check-config``
+    shows it; ``run`` starts): without ``[mail] authserv_id`` Wijkbode cannot read our
+    mail server's verdict, so a forged From of a partner is filed as the partner's."""
+    if config.mail is None or not config.partners or config.mail.authserv_id:
+        return []
+    return [
+        f"{config.where('mail.authserv_id')}: "
+        + bilingual(
+            "niet ingesteld: mail geldt als van een partner alleen op het From-adres, dat"
+            " iedereen kan vervalsen; zet authserv_id op de naam die je mailserver in"
+            " Authentication-Results schrijft",
+            "not set: mail counts as a partner's by their From address alone, which anyone"
+            " can forge; set authserv_id to the name your mail server writes in"
+            " Authentication-Results",
+        )
+    ]
+
+
 def runtime_problems(config: Config) -> list[str]:
     return list(_problems(config))
 

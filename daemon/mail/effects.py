@@ -42,6 +42,8 @@ class Correspondent:
     is_bounce: bool
     is_bulk_or_list: bool
     auth_failed: bool = False  # failed SPF/DKIM/DMARC at our server: possibly forged
+    # A (verified) partner's mail; None: judge by the address (a quarantined mail's hint).
+    partner: bool | None = None
 
     @classmethod
     def of(cls, parsed: ParsedMail) -> Correspondent:
@@ -84,7 +86,9 @@ async def enqueue_receipt(
     address = correspondent.address
     since = now - timedelta(hours=RECEIPT_WINDOW_HOURS)
     recent = await tx.receipts_since(address, since)
-    partner = is_partner(address, settings.partners)
+    partner = correspondent.partner
+    if partner is None:
+        partner = is_partner(address, settings.partners)
     limit = settings.receipts_per_hour_outside_partners
     # Asked only when the limit could apply: a partner's receipt never waits on it.
     outside = 0 if partner or limit == 0 else await _sent_outside_partners(tx, settings, since)

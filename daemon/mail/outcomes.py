@@ -144,11 +144,15 @@ def _unverified_version_of(
     """The item this mail would have been a version of, had our server verified its sender.
 
     Its ``[WB-n]`` is gone from the new item's title; the room post names it, so the
-    core group sees what it looks like (and that it may be a forgery).
+    core group sees what it looks like (and that it may be a forgery). A partner's item
+    likewise, from a mail naming that partner that our server did not verify.
     """
     if item is None or understood.verified is not False:
         return None
-    if not may_add_version(item, replace(understood, verified=True), settings.partners):
+    as_if = replace(
+        understood, verified=True, partner=understood.unverified_partner or understood.partner
+    )
+    if not may_add_version(item, as_if, settings.partners):
         return None
     return item.id
 
@@ -164,6 +168,9 @@ async def _enqueue_item_receipt(
     correspondent = replace(
         Correspondent.of(arrival.parsed),
         auth_failed=arrival.understood.auth_failure is not None,
+        # A partner's receipt only for the partner our server verified (or, without
+        # authserv_id, named): an unverified one waits on the limit for outsiders.
+        partner=arrival.understood.partner is not None,
     )
     await enqueue_receipt(
         tx,

@@ -1,12 +1,15 @@
 """What a parsed mail means: who sent it, what kind of submission, for which meeting.
 
 Pure. Deadlines are judged at ``received_at``, our server's INTERNALDATE, never
-the sender's ``Date:``. A partner is only a partner when our own server's
-``Authentication-Results`` do not say the mail failed for the partner's domain.
-Any mail that failed there (partner or not) is "possibly forged": it waits for
-acceptance with the failing result shown, and gets no receipt (RFC 3834 §2).
-A non-partner's mail adds a version to their item only when our server verified
-the From domain (``authserv_id`` configured; without it nothing can be verified).
+the sender's ``Date:``. With ``authserv_id`` a partner is only a partner when our
+own server's ``Authentication-Results`` verified the From domain (``from_verified``):
+where the partner's domain has no DMARC and a soft SPF, a forgery fails nothing, so
+"nothing failed" is not enough. Such an unverified partner mail waits for acceptance,
+its post saying so. Without ``authserv_id`` nothing can be verified and the From
+decides (``check-config`` warns). Any mail that failed at our server (partner or not)
+is "possibly forged": it waits for acceptance with the failing result shown, and gets
+no receipt (RFC 3834 §2). A non-partner's mail adds a version to their item only when
+our server verified the From domain, likewise.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "auth_failure",
     "from_verified",
     "may_add_version",
+    "named_partner",
     "trusted_partner",
     "understand",
 ]
@@ -50,17 +54,33 @@ class Understood:
     # Our server positively verified the From domain (``from_verified``); None: no
     # ``authserv_id`` is configured, so nothing can be verified either way.
     verified: bool | None = None
+    # The partner the From names, when our server neither verified nor failed it: not
+    # trusted (``partner`` is None), shown to the core group as "not verified".
+    unverified_partner: Partner | None = None
 
 
 def trusted_partner(
     parsed: ParsedMail, partners: Sequence[Partner], authserv_id: str | None
 ) -> Partner | None:
-    """The sender's partner, unless our own server says the mail failed SPF/DKIM/DMARC for it."""
-    address = parsed.from_address
-    partner = next((p for p in partners if p.matches(address)), None) if address else None
+    """The sender's partner, when our own server verified the From domain.
+
+    With ``authserv_id`` only a positive verdict of ours makes a partner (an aligned
+    DMARC pass, or without DMARC an aligned DKIM or SPF pass): the absence of a failure
+    is not enough, as a forgery of a domain without DMARC and with SPF ``~all`` fails
+    nothing. Without ``authserv_id`` nothing can be verified: the From decides.
+    """
+    partner = named_partner(parsed, partners)
     if partner is None or auth_failure(parsed, authserv_id) is not None:
         return None
+    if from_verified(parsed, authserv_id) is False:
+        return None
     return partner
+
+
+def named_partner(parsed: ParsedMail, partners: Sequence[Partner]) -> Partner | None:
+    """The partner the From address names, whether or not the mail is really theirs."""
+    address = parsed.from_address
+    return next((p for p in partners if p.matches(address)), None) if address else None
 
 
 def auth_failure(parsed: ParsedMail, authserv_id: str | None) -> str | None:
@@ -96,6 +116,10 @@ def understand(
     info = parse_subject(parsed.subject, known_series)
     partner = trusted_partner(parsed, partners, authserv_id)
     failure = auth_failure(parsed, authserv_id)
+    # Neither verified nor failed (a failure is shown as "possibly forged" instead).
+    unverified = None
+    if partner is None and failure is None:
+        unverified = named_partner(parsed, partners)
     has_files = bool(parsed.attachments or parsed.rejected_attachments)
     submission = Submission(
         kind=kind_for(info.kind, parsed.plus_tag, has_files),
@@ -113,6 +137,7 @@ def understand(
         name=parsed.from_name,
         address=parsed.from_address or NO_SENDER,
         partner=partner.name if partner else None,
+        unverified_partner=unverified.name if unverified else None,
     )
     thread = tuple(dict.fromkeys([*parsed.references, *filter(None, [parsed.in_reply_to])]))
     return Understood(
@@ -124,6 +149,7 @@ def understand(
         parsed.auto_submitted,
         failure,
         from_verified(parsed, authserv_id),
+        unverified,
     )
 
 

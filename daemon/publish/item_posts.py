@@ -47,6 +47,8 @@ class Sender:
     name: str
     address: str
     partner: str | None = None  # the partner's name when the sender is a (verified) partner
+    # The partner the From names, when our mail server could not confirm it is theirs.
+    unverified_partner: str | None = None
 
 
 def item_post_key(item_id: ItemId, version: int = 1) -> str:
@@ -96,6 +98,17 @@ def _sender_line(lines: PostLines, sender: Sender, item: Item) -> None:
             ),
             None,
             {**shown, "result": item.auth_failure},
+        )
+    elif sender.unverified_partner and item.status is ItemStatus.AWAITING_ACCEPTANCE:
+        # Nothing failed, nothing passed: it may be the partner (via a forwarder that
+        # breaks SPF, without DKIM) or a forgery; a person decides.
+        lines.add(
+            mark(
+                "From: {sender}, but our mail server could not confirm that this comes from"
+                " {partner} (not verified): awaiting acceptance"
+            ),
+            None,
+            {**shown, "partner": sender.unverified_partner},
         )
     elif item.status is ItemStatus.AWAITING_ACCEPTANCE:
         lines.add(mark("From: {sender}, not a known partner: awaiting acceptance"), None, shown)

@@ -671,6 +671,20 @@ def case_list() -> list[MailCase]:
                 and i.auth_failure == "spf=fail (partner.test)"
             ),
         ),
+        # The partner's domain has no DMARC and its SPF ends in ~all: a forgery fails
+        # nothing at our server, but nothing passed either. Not the partner's: it waits,
+        # and is not "possibly forged" (docs/security.md: a partner needs a verified From).
+        MailCase(
+            "softfail_forgery_of_a_partner_without_dmarc",
+            from_partner(
+                [
+                    "spf=softfail smtp.mailfrom=partner.test; dkim=none;"
+                    " dmarc=none header.from=partner.test"
+                ]
+            ),
+            FILED,
+            check=lambda i: i.status is ItemStatus.AWAITING_ACCEPTANCE and i.auth_failure is None,
+        ),
         MailCase(
             "verified_partner_control",
             from_partner(

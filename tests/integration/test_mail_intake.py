@@ -17,6 +17,7 @@ import pytest_asyncio
 from mailintake import (
     AUTHSERV_ID,
     PARTNER,
+    PARTNER_VERIFIED,
     PDF,
     PROCESSED,
     STRANGER,
@@ -268,12 +269,13 @@ async def test_partner_whose_mail_failed_dmarc_at_our_server_is_treated_as_unkno
              " dkim=none; dmarc=fail header.from=gemeente.test"),
         ],
     )  # fmt: skip
-    # Another server's verdict does not count, in either direction.
+    # Another server's verdict does not count, in either direction: ours verified it.
     foreign_fail = message(
         to=world.account.address,
         subject="Echt",
         headers=[
-            ("Authentication-Results", "mx.elders.test; dmarc=fail header.from=gemeente.test")
+            ("Authentication-Results", PARTNER_VERIFIED),
+            ("Authentication-Results", "mx.elders.test; dmarc=fail header.from=gemeente.test"),
         ],
     )
     await world.deliver(spoofed)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest_asyncio
 from clitools import wijkbode
-from mailintake import PARTNER, PROCESSED, QUARANTINE, MailWorld, meetings_from_now, open_world
+from mailintake import (
+    PARTNER,
+    PARTNER_VERIFIED,
+    PROCESSED,
+    QUARANTINE,
+    MailWorld,
+    meetings_from_now,
+    open_world,
+)
 
 from daemon.model import ItemStatus
 from daemon.ports.outbox import ChannelName, ChatPost
@@ -27,6 +35,7 @@ SLOW_LIMIT = 0.05  # seconds: the parse of NESTED_SLOW takes longer than this
 def nested(depth: int, to: str) -> bytes:
     """A mail whose MIME parts nest ``depth`` levels deep, a text at the bottom."""
     head = (
+        f"Authentication-Results: {PARTNER_VERIFIED}\r\n"  # our server's, on top
         f"From: Gemeente <{PARTNER}>\r\nTo: {to}\r\nSubject: [stuk] Diep genest\r\n"
         f"Message-ID: <diep-{depth}@gemeente.test>\r\nMIME-Version: 1.0\r\n"
     ).encode()
