@@ -206,6 +206,7 @@ async def _file_new(
             stored=[d.filename for d in arrival.documents],
             rejected=arrival.parsed.rejected_attachments,
             limits=settings.limits,
+            unverified=arrival.understood.unverified_partner is not None,
         ),
     )
     post = new_item_post(

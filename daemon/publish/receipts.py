@@ -305,9 +305,20 @@ def elsewhere_lines(_: Translator, filed: Filed) -> list[str]:
     return []
 
 
-def _awaiting_lines(_: Translator, item: Item) -> list[str]:
+def _awaiting_lines(_: Translator, item: Item, *, unverified: bool = False) -> list[str]:
     if item.status is not ItemStatus.AWAITING_ACCEPTANCE:
         return []
+    if unverified:
+        # A partner's address, but our server could not verify the mail: saying "not on
+        # the list" would be wrong, and this tells a real partner what to look into.
+        return [
+            _(
+                "Our mail server could not confirm that this mail really comes from your"
+                " address (no SPF, DKIM or DMARC check passed), so a member of the core group"
+                " will look at your submission first. You will hear from us when it is"
+                " accepted."
+            )
+        ]
     return [
         _(
             "Your address is not on the list of partners, so a member of the core group"
@@ -356,8 +367,11 @@ def filed_receipt(
     stored: Sequence[str] = (),
     rejected: Sequence[RejectedAttachment] = (),
     limits: MailLimits | None = None,
+    unverified: bool = False,
 ) -> MailOut:
-    """The receipt for a new item: number, kind, meeting, when the stukken go out, lateness."""
+    """The receipt for a new item: number, kind, meeting, when the stukken go out, lateness.
+
+    ``unverified``: from a partner's address, but our mail server did not verify it."""
     item, meeting = filed.item, filed.assignment.meeting
     limits = limits or MailLimits()
 
@@ -373,7 +387,7 @@ def filed_receipt(
             *elsewhere_lines(_, filed),
             *_lateness_lines(_, filed, rules),
             *_stukken_line(_, meeting, rules),
-            *_awaiting_lines(_, item),
+            *_awaiting_lines(_, item, unverified=unverified),
             *_files_lines(_, stored, rejected, limits),
         ]
         return _bounded(_, lines, _footer(_, item.id))

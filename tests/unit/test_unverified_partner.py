@@ -24,6 +24,7 @@ from daemon.mail.understand import Understood, may_add_version, trusted_partner,
 from daemon.model import Item, ItemId, ItemStatus, Kind, SeriesId
 from daemon.ports.mail import MailLimits, ParsedMail
 from daemon.publish.item_posts import new_item_post
+from daemon.publish.receipts import ReceiptTo, filed_receipt
 from daemon.rules import defaults
 from daemon.rules.assignment import assign
 from daemon.safe_text import WORD_JOINER
@@ -187,3 +188,22 @@ def test_check_config_warns_that_partners_are_trusted_by_from_alone_without_auth
         '[[partners]]\nname = "Gemeente"\ndomains = ["gemeente.test"]\n', ""
     )
     assert trust_warnings(parse_config(no_partners, Path("wijkbode.toml"))) == []
+
+
+def test_the_receipt_does_not_tell_the_partner_its_address_is_not_on_the_list() -> None:
+    """It is on the list; our server could not confirm the mail is really from it."""
+    at = datetime(2027, 3, 1, 10, 0, tzinfo=TZ)
+    assignment = assign(Kind.STUK, at, [], defaults.WIJKALLIANTIE, TZ)
+    item = Item(ItemId(7), Kind.STUK, "Notitie", "ambtenaar@gemeente.test", at, None,
+                False, False, ItemStatus.AWAITING_ACCEPTANCE, "mail")  # fmt: skip
+    to = ReceiptTo("receipt/mail/1/1", "ambtenaar@gemeente.test", None, (), "wijk.test", TZ)
+    filed = Filed(item, assignment, None)
+    text = filed_receipt(to, filed, defaults.WIJKALLIANTIE, unverified=True).text
+    assert (
+        "Onze mailserver kon niet bevestigen dat deze mail echt van uw adres komt (geen"
+        " geslaagde SPF-, DKIM- of DMARC-controle). Daarom bekijkt een lid van de kerngroep"
+        " uw inzending eerst; u hoort van ons zodra die is geaccepteerd."
+    ) in text
+    assert "Our mail server could not confirm that this mail really comes from your address" in text
+    assert "niet op de lijst van partners" not in text
+    assert "niet op de lijst van partners" in filed_receipt(to, filed, defaults.WIJKALLIANTIE).text
