@@ -16,6 +16,9 @@ bytes; a single new mail is a batch of one). Per batch, in this order:
 5. the outbox is woken; only then are the mails moved out of the folder (one
    ``UID MOVE`` of a set per target folder).
 
+While one batch is recorded and moved (4, 5), the next is fetched and read (1-3), so
+that the IMAP connection, the parse workers and the store work side by side.
+
 A crash anywhere repeats at most the moves. IDLE only wakes the loop: the
 truth is always a UID search above the last handled UID. Mail is never deleted.
 """
@@ -23,10 +26,13 @@ truth is always a UID search above the last handled UID. Mail is never deleted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.clock import Clock
@@ -102,21 +108,36 @@ class MailIntake:
 
     async def _pass(self) -> bool:
         """False when the folder got a new UIDVALIDITY meanwhile (a reconnect may show one)."""
-        folder, settings = self._settings.folder, self._settings
+        folder = self._settings.folder
         uidvalidity = await self._source.uidvalidity()
         last_uid = await self._position(uidvalidity)
         async with self._store.reading() as tx:
             unmoved = await tx.unmoved_mail(folder, uidvalidity)
         await self._move(unmoved)
         await self._return_requested()
-        while batch := await self._source.fetch_after(
-            last_uid, settings.batch_size, settings.batch_bytes
-        ):
-            if any(mail.uidvalidity != uidvalidity for mail in batch):
-                return False
-            await self.handle_batch(batch)
-            last_uid = batch[-1].uid
-        return True
+        batch = await self._fetch_and_read(last_uid, uidvalidity)
+        while isinstance(batch, _ReadBatch):
+            # Reading ahead is safe to lose: it only stores files by their hash and marks
+            # the parse tries (reading.py); the mails stay in the folder until recorded.
+            ahead = asyncio.create_task(self._fetch_and_read(batch.mails[-1].uid, uidvalidity))
+            try:
+                await self._finish(batch)
+            except BaseException:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+                raise
+            batch = await ahead
+        return batch is _Stop.END
+
+    async def _fetch_and_read(self, after_uid: int, uidvalidity: int) -> _ReadBatch | _Stop:
+        settings = self._settings
+        mails = await self._source.fetch_after(after_uid, settings.batch_size, settings.batch_bytes)
+        if not mails:
+            return _Stop.END
+        if any(mail.uidvalidity != uidvalidity for mail in mails):
+            return _Stop.RENUMBERED
+        return await self._read(mails)
 
     async def _position(self, uidvalidity: int) -> int:
         """The last handled UID; 0 for a new folder or a renumbered one (nothing refiled:
@@ -147,21 +168,32 @@ class MailIntake:
         Mails handled before (a crash after the commit) are only moved. A single new
         mail is a batch of one: live mail never waits for a batch to fill.
         """
+        return await self._finish(await self._read(mails))
+
+    async def _read(self, mails: Sequence[RawMail]) -> _ReadBatch:
+        """Which mails were handled before, and the others parsed, their files stored."""
         folder = self._settings.folder
         async with self._store.reading(direct=True) as tx:
             known = {m.uid: await tx.handled_mail(folder, m.uidvalidity, m.uid) for m in mails}
         new = [mail for mail in mails if known[mail.uid] is None]
+        readings: list[Reading] = []
         if new:
             readings = await read_batch(
                 new, store=self._store, parser=self._parser,
                 settings=self._settings, clock=self._clock,
             )  # fmt: skip
-            for handled in await self._record_all(readings):
+        return _ReadBatch(mails, known, readings)
+
+    async def _finish(self, batch: _ReadBatch) -> list[HandledMail]:
+        """Record the new mails in one transaction, then move the whole batch."""
+        known = dict(batch.known)
+        if batch.readings:
+            for handled in await self._record_all(batch.readings):
                 known[handled.uid] = handled
             self._on_enqueued()
             if self._settings.crash_after_commit:
-                _crash_for_test(new[-1])
-        done = [h for h in (known[m.uid] for m in mails) if h is not None]
+                _crash_for_test(batch.readings[-1].mail)
+        done = [h for h in (known[m.uid] for m in batch.mails) if h is not None]
         await self._move(done)
         return done
 
@@ -245,6 +277,22 @@ class MailIntake:
 
     def _now(self) -> datetime:
         return self._clock.now()
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadBatch:
+    """A batch fetched and read: what was handled before, and the new mails' readings."""
+
+    mails: Sequence[RawMail]
+    known: Mapping[int, HandledMail | None]
+    readings: Sequence[Reading]
+
+
+class _Stop(enum.Enum):
+    """Why a pass fetched no further batch."""
+
+    END = "nothing more to fetch"
+    RENUMBERED = "the folder has a new UIDVALIDITY"
 
 
 def _crash_for_test(mail: RawMail) -> None:
