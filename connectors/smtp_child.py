@@ -40,6 +40,7 @@ from daemon.ports.outbox import MailOut
 
 _PARENT_CHECK_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
+SENDER_NICENESS = 10
 
 Request = tuple[int, MailOut, str, str, dict[str, bytes], datetime]
 
@@ -120,6 +121,10 @@ def _exit_with(parent_pid: int) -> None:
 def main() -> None:
     parent_pid = int(sys.argv[1])
     _die_with(parent_pid)
+    # Receipts and notices wait safely in the outbox; filing mail and answering chat
+    # must not. On a small machine busy with a backlog the sender yields the CPU to
+    # them, and catches up as soon as they rest (the nice level never starves it).
+    os.nice(SENDER_NICENESS)
     # The protocol owns fd 1; anything a library prints goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
