@@ -108,12 +108,14 @@ def caldav_rows(out: str) -> list[Row]:
 
 
 def backlog_rows(out: str) -> list[Row]:
-    wijk = find(r"(\d+) mails in [\d.]+ s = ([\d.]+) mails/s\n", out)
+    wijk = find(r"every mail is an item, .*: (\d+) mails in [\d.]+ s = ([\d.]+) mails/s\n", out)
     floor = find(r"floor, .*: \d+ mails in [\d.]+ s = ([\d.]+) mails/s", out)
     ratio = find(r"ratio: ([\d.]+)× the floor \(goal ≥ ([\d.]+)×: ([\w ]+)\)", out)
+    receipted = find(r"every receipt is delivered as well: .* = ([\d.]+) mails/s, ([\d.]+)×", out)
     once = find(r"exactly once: (.*)", out)
-    return [(f"{wijk[1]} partner mails waiting at start, until filed and receipted",
-             f"{float(wijk[2]):.0f} mails/s (exactly once: {once[1]})",
+    return [(f"{wijk[1]} partner mails waiting at start, until each is an item",
+             f"{float(wijk[2]):.0f} mails/s (until receipted: {float(receipted[1]):.0f} mails/s,"
+             f" {receipted[2]}×; exactly once: {once[1]})",
              f"{float(floor[1]):.0f} mails/s (bare imap-tools fetch + parse)",
              f"{ratio[1]}×", f"≥ {ratio[2]}× ({ratio[3]})")]  # fmt: skip
 
