@@ -543,6 +543,22 @@ async def test_the_sender_process_ends_when_idle_and_starts_again(
     assert len(captured_mail.messages()) == 2
 
 
+async def test_the_sender_process_yields_the_cpu_to_the_daemon(
+    smtp_relay: SmtpRelay,
+    smtp_login: tuple[str, str],
+    documents: DocumentStore,
+    tmp_path: Path,
+    open_channel: OpenChannel,
+) -> None:
+    """Receipts wait in the outbox; filing and chat must not: the sender runs niced."""
+    config = mail_config(smtp_relay, tmp_path, login=smtp_login)
+    channel = open_channel(config, documents)
+    await channel.deliver(effect_for(a_receipt(RESIDENT), key="receipt:1"))
+    pid = channel.sender_pid
+    assert pid is not None
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+
+
 async def test_a_killed_sender_process_fails_its_mail_transiently_and_is_replaced(
     smtp_relay: SmtpRelay,
     smtp_login: tuple[str, str],
