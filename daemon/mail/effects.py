@@ -6,7 +6,9 @@ notes (a new version, a quarantined mail) go to the core room directly.
 Whether a receipt may go at all is decided here from RFC 3834 signals, the
 count of receipts this sender got in the last hour and, for a sender outside the
 partners, the count of receipts to all such senders in that hour (both from the
-store, so the limits hold across restarts).
+store, so the limits hold across restarts). Each receipt is marked in the outbox as
+an outsider's or a verified partner's, as it was judged: a partner's address whose
+mail our server did not verify is an outsider's, and counts as one.
 """
 
 from __future__ import annotations
@@ -129,16 +131,25 @@ async def enqueue_receipt(
         settings.timezone,
     )
     receipt = compose(to)
-    await tx.enqueue(NewEffect(ChannelName.MAIL, address, key, receipt), now=now)
+    if await tx.enqueue(NewEffect(ChannelName.MAIL, address, key, receipt), now=now):
+        # Counted as it was judged, not by its address (an unverified partner mail's
+        # receipt goes to a partner's address), so the overall limit bounds them too.
+        await tx.mark_receipt(key, outside_partners=not partner)
     if item_id is not None:
         await tx.link_thread(receipt.message_id, item_id)
     return True
 
 
 async def _sent_outside_partners(tx: Tx, settings: IntakeSettings, since: datetime) -> int:
-    """Receipts to senders outside the partners since ``since``, all together."""
-    sent = await tx.receipt_destinations_since(since)
-    return sum(1 for destination in sent if not is_partner(destination, settings.partners))
+    """Receipts sent as outsiders' since ``since``, all together (whatever their address).
+
+    A receipt queued before the outbox marked them is judged by its address, as then."""
+    sent = await tx.outsider_receipts_since(since)
+    return sum(
+        1
+        for destination, outside in sent
+        if outside or (outside is None and not is_partner(destination, settings.partners))
+    )
 
 
 async def enqueue_post(

@@ -41,9 +41,12 @@ RECEIPTS_SINCE_SQL = (
     " AND substr(key, 1, 8) = 'receipt/' AND created_at >= ?"
 )
 # The WHERE has the partial index's (0016) term as it is written there, so SQLite uses it.
-RECEIPT_DESTINATIONS_SINCE_SQL = (
-    "SELECT destination FROM outbox WHERE channel = 'mail'"
+# ``IS NOT 0``: a verified partner's receipt (0) is left out; an outsider's (1) and one
+# queued before 0017 marked them (NULL) are read.
+OUTSIDER_RECEIPTS_SINCE_SQL = (
+    "SELECT destination, outside_partners FROM outbox WHERE channel = 'mail'"
     " AND substr(key, 1, 8) = 'receipt/' AND created_at >= ?"
+    " AND outside_partners IS NOT 0"
 )
 
 
@@ -404,11 +407,20 @@ class MailQueries(QueriesBase):
         assert row is not None  # an aggregate always yields one row
         return int(row[0])
 
-    async def receipt_destinations_since(self, since: datetime) -> list[str]:
-        """To whom receipts went (or wait to go) since ``since``, one entry per receipt.
+    async def mark_receipt(self, key: str, *, outside_partners: bool) -> None:
+        """Record how the receipt ``key`` was sent: as an outsider's, so that it counts
+        toward the overall limit whatever its address, or as a verified partner's."""
+        await self._conn.execute(
+            "UPDATE outbox SET outside_partners = ? WHERE key = ?", (int(outside_partners), key)
+        )
 
-        The caller tells partners from others (by the configuration, which the store
-        does not know); under the overall limit these are few: the limit's worth of
-        non-partners, plus the partners' receipts of that hour."""
-        rows = await self._fetch_all(RECEIPT_DESTINATIONS_SINCE_SQL, (instant_to_db(since),))
-        return [str(row[0]) for row in rows]
+    async def outsider_receipts_since(self, since: datetime) -> list[tuple[str, bool | None]]:
+        """The receipts since ``since`` that may count toward the overall limit on
+        receipts to senders outside the partners, as (destination, outside_partners).
+
+        ``True``: sent as an outsider's (``mark_receipt``), whatever its address. ``None``:
+        queued before migration 0017, unmarked: the caller judges it by its destination
+        against the configured partners, which the store does not know. A verified
+        partner's receipt is left out. Under the limit these are few: the limit's worth."""
+        rows = await self._fetch_all(OUTSIDER_RECEIPTS_SINCE_SQL, (instant_to_db(since),))
+        return [(str(row[0]), None if row[1] is None else bool(row[1])) for row in rows]

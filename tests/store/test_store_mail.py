@@ -115,17 +115,26 @@ async def test_receipts_are_counted_per_address_within_the_window(store: Store) 
         assert await tx.receipts_since("q@x.test", AT - timedelta(hours=1)) == 0
 
 
-async def test_receipt_destinations_are_every_receipt_within_the_window(store: Store) -> None:
+async def test_outsider_receipts_are_those_within_the_window_not_marked_a_partners(
+    store: Store,
+) -> None:
     sent = [
-        ("a@x.test", "receipt/0", AT - timedelta(hours=2)),  # before the window
-        ("b@x.test", "receipt/1", AT - timedelta(minutes=5)),
-        ("b@x.test", "receipt/2", AT),
-        ("c@gemeente.test", "receipt/3", AT),
-        ("d@x.test", "notice/4", AT),  # not a receipt
+        ("a@x.test", "receipt/0", AT - timedelta(hours=2), True),  # before the window
+        ("b@x.test", "receipt/1", AT - timedelta(minutes=5), True),
+        ("b@x.test", "receipt/2", AT, True),
+        ("c@gemeente.test", "receipt/3", AT, True),  # a partner's address, unverified
+        ("p@gemeente.test", "receipt/4", AT, False),  # a verified partner's: left out
+        ("e@x.test", "receipt/5", AT, None),  # queued before 0017: unmarked
+        ("d@x.test", "notice/6", AT, True),  # not a receipt
     ]
     async with store.transaction() as tx:
-        for n, (to, key, when) in enumerate(sent):
+        for n, (to, key, when, outside) in enumerate(sent):
             mail = MailOut(to=(to,), subject="s", text="t", message_id=f"<{n}@x>")
             await tx.enqueue(NewEffect(ChannelName.MAIL, to, key, mail), now=when)
-        found = await tx.receipt_destinations_since(AT - timedelta(hours=1))
-    assert sorted(found) == ["b@x.test", "b@x.test", "c@gemeente.test"]
+            if outside is not None:
+                await tx.mark_receipt(key, outside_partners=outside)
+        found = await tx.outsider_receipts_since(AT - timedelta(hours=1))
+    assert sorted(found, key=str) == sorted(
+        [("b@x.test", True), ("b@x.test", True), ("c@gemeente.test", True), ("e@x.test", None)],
+        key=str,
+    )
