@@ -44,7 +44,8 @@ class Correspondent:
     is_bounce: bool
     is_bulk_or_list: bool
     auth_failed: bool = False  # failed SPF/DKIM/DMARC at our server: possibly forged
-    # A (verified) partner's mail; None: judge by the address (a quarantined mail's hint).
+    # A (verified) partner's mail; None: judge by the address (a quarantined mail's hint
+    # without authserv_id, when the From decides).
     partner: bool | None = None
 
     @classmethod

@@ -9,6 +9,7 @@ The sender hears (RFC 3834 permitting) that a person will look at it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from daemon.mail.effects import Correspondent, enqueue_post, enqueue_receipt
@@ -54,10 +55,15 @@ async def quarantine_mail(
         at=now,
     )
     if hint is not None:
+        # The headers' verdict is not read from an unreadable mail: with authserv_id
+        # nothing verified it, so its receipt is an outsider's even to a partner's
+        # address (it waits on, and counts toward, the overall limit). Without it the
+        # From decides, as for a readable mail.
+        verified_partner = None if settings.authserv_id is None else False
         await enqueue_receipt(
             tx,
             settings,
-            Correspondent.of_hint(hint),
+            replace(Correspondent.of_hint(hint), partner=verified_partner),
             key=receipt_key(mail.uidvalidity, mail.uid),
             now=now,
             compose=lambda to: unreadable_receipt(to, subject),

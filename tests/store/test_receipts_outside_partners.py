@@ -17,8 +17,11 @@ from pathlib import Path
 
 from daemon.config import parse_config
 from daemon.mail.effects import Correspondent, enqueue_receipt
+from daemon.mail.quarantine import quarantine_mail
 from daemon.mail.settings import IntakeSettings
+from daemon.ports.mailbox import RawMail
 from daemon.ports.outbox import ChannelName, MailOut, NewEffect
+from daemon.ports.parser import SenderHint
 from daemon.publish.receipts import ReceiptTo, receipt_key
 from daemon.store import Store
 
@@ -131,3 +134,33 @@ async def test_receipts_queued_before_the_marking_are_judged_by_their_address(
     first, second = (sender(f"afdeling{n}@gemeente.test", partner=False) for n in range(2))
     assert await receipt(store, 1, first, now=AT)
     assert not await receipt(store, 2, second, now=AT)
+
+
+async def unreadable(store: Store, uid: int, address: str, config: IntakeSettings) -> bool:
+    """Whether the intake queues the receipt of an unreadable mail from ``address``."""
+    hint = SenderHint(address, f"<q{uid}@x>", (), "Notitie", False, False, False)
+    content = b"From: " + address.encode() + b"\r\n"
+    raw = RawMail(1, uid, AT, content, len(content))
+    async with store.transaction() as tx:
+        await quarantine_mail(tx, config, raw, "b" * 64, "too_deep: test", hint, AT)
+        return await tx.effect_by_key(receipt_key(1, uid)) is not None
+
+
+async def test_an_unreadable_mail_from_a_partners_address_is_an_outsiders_with_authserv_id(
+    store: Store,
+) -> None:
+    """Its verdict could not be read, so nothing verified it: a forger could otherwise
+    vary the local part with deeply nested MIME and reach the partner's domain."""
+    got = [
+        await unreadable(store, n, f"afdeling{n}@gemeente.test", settings()) for n in range(1, 5)
+    ]
+    assert got == [True, True, False, False]
+
+
+async def test_without_authserv_id_an_unreadable_partner_mail_is_the_partners(
+    store: Store,
+) -> None:
+    """Nothing can be verified then: the From decides, as for a readable mail."""
+    trusting = replace(settings(), authserv_id=None)
+    got = [await unreadable(store, n, f"afdeling{n}@gemeente.test", trusting) for n in range(1, 5)]
+    assert got == [True] * 4
