@@ -1,8 +1,8 @@
 """How large one chat post may be: Matrix refuses an event over 64 KiB. Pure.
 
 A homeserver answers M_TOO_LARGE to an event over 65,536 bytes (JSON, with its
-envelope); the outbox cannot retry that into success and parks the row, so the
-message would be lost. The messages shorten their own lists to fit
+envelope, and in an encrypted room the ciphertext); the outbox cannot retry that into
+success and parks the row, so the message would be lost. The messages shorten their own lists to fit
 (:mod:`daemon.publish.messages`, the stukken package); :func:`within_matrix_limit`
 is the last guard where every effect is enqueued, so a post that still escapes is
 shortened, never sent too large.
@@ -18,9 +18,12 @@ from daemon.ports.outbox import ChatPost
 
 __all__ = ["MATRIX_CONTENT_LIMIT", "matrix_content_size", "within_matrix_limit"]
 
-# The body and the formatted body together stay well below 65,536 bytes, measured as
-# the JSON the client sends; the rest is room for the envelope and relations.
-MATRIX_CONTENT_LIMIT: Final = 60_000
+# The body and the formatted body together, measured as the JSON the client sends. In an
+# encrypted room the homeserver sees megolm's base64 ciphertext of the whole event, a
+# third larger than the text, inside the event's envelope (hashes, signatures, the
+# events it follows): 65,536 × 3/4 leaves about 48,000 bytes for the plaintext event,
+# and this keeps some of that for the relations, the mentions and the idempotency key.
+MATRIX_CONTENT_LIMIT: Final = 45_000
 # Bilingual like the daemon's other fixed notes ("laat: ... (late: ...)").
 SHORTENED: Final = "\n… ingekort (shortened)"
 # A file's caption is one line ("WB-12: title"); nobody reads more under a file.

@@ -26,6 +26,7 @@ from daemon.ports.chat import (
     ChatReaction,
     OutgoingChat,
 )
+from daemon.ports.chat_limit import MATRIX_CONTENT_LIMIT, matrix_content_size
 from harness.synapse import SynapseServer
 
 
@@ -91,6 +92,30 @@ async def test_notice_in_thread_reaches_member(bot: Bot, member: Member, encrypt
     assert content[IDEMPOTENCY_CONTENT_KEY] == "txn-notice-1"
     assert content["m.relates_to"]["rel_type"] == "m.thread"
     assert content["m.relates_to"]["event_id"] == root
+    assert getattr(seen, "decrypted", False) is encrypted
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
+async def test_a_post_at_the_content_limit_is_one_event(
+    bot: Bot, member: Member, encrypted: bool
+) -> None:
+    """The chat post size limit holds in an encrypted room too, where megolm's base64
+    ciphertext is a third larger than the text: the homeserver takes it (no
+    M_TOO_LARGE, which the outbox could only park) and the member reads it whole."""
+    room_id = await invite_and_join(member, bot, encrypted=encrypted)
+    root = await member.say(room_id, "hallo")
+    await bot.wait_for(lambda _: bool(_messages(bot, room_id)))
+    line = "- WB-123: Verslag van de werkgroep groen, versie 2 (stukken.pdf) ë\n"
+    body = ""
+    while matrix_content_size(body + line, body + line) <= MATRIX_CONTENT_LIMIT:
+        body += line
+    while matrix_content_size(body + "x", body + "x") <= MATRIX_CONTENT_LIMIT:
+        body += "x"
+    assert MATRIX_CONTENT_LIMIT - 20 < matrix_content_size(body, body) <= MATRIX_CONTENT_LIMIT
+    notice = OutgoingChat(body=body, formatted_body=body, thread_root=root)
+    event_id = await bot.chat.send(room_id, notice, "txn-at-the-limit")
+    seen = await member.wait_for_event(room_id, lambda e: e.event_id == event_id)
+    assert seen.source["content"]["body"] == body
     assert getattr(seen, "decrypted", False) is encrypted
 
 
