@@ -203,7 +203,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "weiger", ("reject",), "!weiger ID [ID …] [reden]",
-        mark("reject items awaiting acceptance: one, several, or a range (WB-20 t/m WB-80)"),
+        mark("reject items awaiting acceptance: one, several, or a range (20 t/m 80)"),
         False,
     ),
     CommandSpec(
