@@ -2,8 +2,9 @@
 
 Only the parse workers import the mail parsing libraries, only the SMTP sender
 process aiosmtplib; dateparser waits for the
-first afspraak, Babel for the first message, Jinja2 for the first template, caldav
-for the first calendar write.
+first afspraak, Jinja2 for the first template, caldav for the first calendar write,
+and Babel for a page language beyond nl and en (test_i18n_shipped.py: nl and en never
+load it).
 """
 
 from __future__ import annotations
