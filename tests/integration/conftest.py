@@ -33,7 +33,7 @@ from harness.servers import (
     smtp_endpoint,
 )
 from harness.smtp import CaptureView, LmtpTarget, SmtpMode, SmtpRelay
-from harness.synapse import SynapseServer
+from harness.synapse import SynapseServer, name_tag
 from harness.tls import SelfSignedCert
 
 _unique = itertools.count(1)
@@ -41,7 +41,7 @@ _unique = itertools.count(1)
 
 def unique_name(prefix: str) -> str:
     """A user name no other test in this session has (lower case, IMAP- and Matrix-safe)."""
-    return f"{prefix}{next(_unique)}x{secrets.token_hex(3)}"
+    return f"{prefix}{next(_unique)}x{name_tag(6)}"
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ from harness.dovecot import DovecotServer, MailAccount
 from harness.radicale import RadicaleServer
 from harness.servers import SMTP_USER
 from harness.smtp import CapturedMail, CaptureView, SmtpRelay
-from harness.synapse import SERVER_NAME, SynapseServer
+from harness.synapse import SERVER_NAME, SynapseServer, name_tag
 
 TZ = ZoneInfo("Europe/Amsterdam")
 CALENDAR = "Wijkagenda"
@@ -202,7 +202,7 @@ class ChatSide:
 
 async def chat_side(synapse: SynapseServer, secrets_dir: Path) -> ChatSide:
     """Register the bot and a member; the member makes the rooms; the bot joins them."""
-    tag = secrets.token_hex(4)
+    tag = name_tag()
     bot, bot_password = await synapse.register_user(f"wb{tag}", secrets.token_urlsafe(12))
     member, member_password = await synapse.register_user(f"lid{tag}", secrets.token_urlsafe(12))
     side = ChatSide(

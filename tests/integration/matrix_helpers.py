@@ -15,7 +15,7 @@ import nio
 from connectors.matrix.client import MatrixChatClient
 from connectors.matrix.session import MatrixSettings
 from daemon.ports.chat import ChatEvent, ChatInvite
-from harness.synapse import SynapseServer
+from harness.synapse import SynapseServer, name_tag
 
 WAIT_S = 30.0
 
@@ -28,7 +28,7 @@ class Account:
 
 async def register(synapse: SynapseServer, prefix: str) -> Account:
     """A fresh user on ``synapse`` (no device until someone logs in)."""
-    localpart = f"{prefix}{secrets.token_hex(4)}"
+    localpart = f"{prefix}{name_tag()}"
     user_id, password = await synapse.register_user(localpart, secrets.token_urlsafe(12))
     return Account(user_id, password)
 
